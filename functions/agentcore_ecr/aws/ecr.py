@@ -1,0 +1,98 @@
+"""ECR adapter: the reads the service makes of repositories, and the registry token."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from agentcore_ecr.aws.clients import client, error_code, raise_if_throttled
+
+
+@dataclass(frozen=True)
+class RepositoryDescription:
+    name: str
+    arn: str
+    uri: str
+    registry_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RegistryToken:
+    username: str
+    password: str
+    proxy_endpoint: str
+    expires_at: datetime
+
+
+class Ecr:
+    def __init__(self, ecr_client: Any | None = None) -> None:
+        self._client = ecr_client or client("ecr")
+
+    def describe(self, name: str) -> RepositoryDescription | None:
+        try:
+            response = self._client.describe_repositories(repositoryNames=[name])
+        except ClientError as error:
+            raise_if_throttled(error)
+            if error_code(error) == "RepositoryNotFoundException":
+                return None
+            raise
+        item = response["repositories"][0]
+        return RepositoryDescription(
+            name=item["repositoryName"],
+            arn=item["repositoryArn"],
+            uri=item["repositoryUri"],
+            registry_id=item["registryId"],
+            created_at=item["createdAt"],
+        )
+
+    def tags(self, arn: str) -> dict[str, str]:
+        try:
+            response = self._client.list_tags_for_resource(resourceArn=arn)
+        except ClientError as error:
+            raise_if_throttled(error)
+            raise
+        return {tag["Key"]: tag["Value"] for tag in response.get("tags", [])}
+
+    def has_images(self, name: str) -> bool:
+        """True as soon as one image is found; the paginator follows empty pages."""
+        paginator = self._client.get_paginator("list_images")
+        try:
+            for page in paginator.paginate(repositoryName=name, PaginationConfig={"PageSize": 100}):
+                if page.get("imageIds"):
+                    return True
+        except ClientError as error:
+            raise_if_throttled(error)
+            if error_code(error) == "RepositoryNotFoundException":
+                return False
+            raise
+        return False
+
+    def lifecycle_policy_text(self, name: str) -> str | None:
+        try:
+            response = self._client.get_lifecycle_policy(repositoryName=name)
+        except ClientError as error:
+            raise_if_throttled(error)
+            if error_code(error) in ("LifecyclePolicyNotFoundException", "RepositoryNotFoundException"):
+                return None
+            raise
+        return str(response["lifecyclePolicyText"])
+
+    def authorization_token(self) -> RegistryToken:
+        try:
+            response = self._client.get_authorization_token()
+        except ClientError as error:
+            raise_if_throttled(error)
+            raise
+        data = response["authorizationData"][0]
+        username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+        return RegistryToken(
+            username=username,
+            password=password,
+            proxy_endpoint=data["proxyEndpoint"],
+            expires_at=data["expiresAt"],
+        )

@@ -1,0 +1,80 @@
+"""Domain errors: each carries the contract's error code and HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ServiceError(Exception):
+    """An error the contract names. `message` is safe to show to a client."""
+
+    code: ClassVar[str] = "Internal"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
+
+
+class ValidationError(ServiceError):
+    code = "ValidationError"
+    status = 400
+
+
+class NotFound(ServiceError):
+    code = "NotFound"
+    status = 404
+
+
+class RepositoryExists(ServiceError):
+    code = "RepositoryExists"
+    status = 409
+
+
+class NotManaged(ServiceError):
+    code = "NotManaged"
+    status = 409
+
+
+class RepositoryNotEmpty(ServiceError):
+    code = "RepositoryNotEmpty"
+    status = 409
+
+
+class OperationInProgress(ServiceError):
+    code = "OperationInProgress"
+    status = 409
+
+
+class ImmutableSetting(ServiceError):
+    code = "ImmutableSetting"
+    status = 409
+
+
+class IdempotencyKeyReused(ServiceError):
+    code = "IdempotencyKeyReused"
+    status = 422
+
+
+class Throttled(ServiceError):
+    """AWS asked us to slow down; the workflow's Retry blocks catch this by name."""
+
+    code = "Throttled"
+    status = 503
+
+
+class StackFailed(ServiceError):
+    code = "StackFailed"
+    status = 500
+
+
+class StackTimeout(ServiceError):
+    code = "StackTimeout"
+    status = 500

@@ -1,0 +1,232 @@
+"""Pydantic models at every boundary: API bodies, resources, workflow payloads."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+REPOSITORY_NAME_PATTERN = r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+ENVIRONMENT_PATTERN = r"^[a-z][a-z0-9-]{0,19}$"
+KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$"
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+RESERVED_TAG_KEYS = frozenset({"ManagedBy", "Environment"})
+RESERVED_TAG_PREFIXES = ("aws:", "agentcore:")
+MAX_TAGS = 40
+
+
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_utc_text, return_type=str)]
+RepositoryName = Annotated[StrictStr, Field(min_length=2, max_length=256, pattern=REPOSITORY_NAME_PATTERN)]
+Environment = Annotated[StrictStr, Field(pattern=ENVIRONMENT_PATTERN)]
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class LifecyclePolicy(CamelModel):
+    untagged_expiry_days: Annotated[StrictInt, Field(ge=1, le=3650)] = 30
+    max_image_count: Annotated[StrictInt, Field(ge=1, le=10000)] | None = None
+
+
+class CreateRepositoryRequest(CamelModel):
+    """Body of `POST /repositories` and `detail` of a provisioning event."""
+
+    name: RepositoryName
+    environment: Environment = "dev"
+    image_scanning: StrictBool = True
+    image_tag_mutability: Literal["MUTABLE", "IMMUTABLE"] = "IMMUTABLE"
+    encryption: Literal["KMS", "AES256"] = "KMS"
+    kms_key_arn: Annotated[StrictStr, Field(pattern=KMS_KEY_ARN_PATTERN)] | None = None
+    lifecycle_policy: LifecyclePolicy = LifecyclePolicy()
+    tags: dict[StrictStr, StrictStr] = Field(default_factory=dict, max_length=MAX_TAGS)
+
+    @field_validator("tags")
+    @classmethod
+    def _caller_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key, value in tags.items():
+            if not 1 <= len(key) <= 128:
+                raise ValueError(f"tag key {key[:20]!r} must be 1-128 characters")
+            if len(value) > 256:
+                raise ValueError(f"the value of tag {key!r} must be at most 256 characters")
+            if key in RESERVED_TAG_KEYS or key.startswith(RESERVED_TAG_PREFIXES):
+                raise ValueError(f"tag key {key!r} is reserved for the service")
+        return tags
+
+    @model_validator(mode="after")
+    def _kms_key_needs_kms(self) -> CreateRepositoryRequest:
+        if self.kms_key_arn is not None and self.encryption != "KMS":
+            raise ValueError("kmsKeyArn may only be given with encryption KMS")
+        return self
+
+
+class ProvisioningRequest(CreateRepositoryRequest):
+    """`detail` of a `Repository Provisioning Requested` event."""
+
+    idempotency_key: Annotated[StrictStr, Field(pattern=IDEMPOTENCY_KEY_PATTERN)] | None = None
+
+    def to_create_request(self) -> CreateRepositoryRequest:
+        return CreateRepositoryRequest.model_validate(self.model_dump(exclude={"idempotency_key"}))
+
+
+class Repository(CamelModel):
+    name: str
+    environment: str
+    registry_id: str
+    region: str
+    repository_uri: str
+    repository_arn: str
+    image_scanning: bool
+    image_tag_mutability: Literal["MUTABLE", "IMMUTABLE"]
+    encryption: Literal["KMS", "AES256"]
+    kms_key_arn: str | None
+    lifecycle_policy: LifecyclePolicy
+    tags: dict[str, str]
+    stack_name: str
+    stack_status: str
+    created_at: Timestamp
+
+
+class RepositoryPage(CamelModel):
+    items: list[Repository]
+    next_token: str | None
+
+
+class LifecyclePolicyView(CamelModel):
+    untagged_expiry_days: int
+    max_image_count: int | None
+    policy_text: str | None
+
+
+class AuthToken(CamelModel):
+    username: str
+    password: str
+    proxy_endpoint: str
+    expires_at: Timestamp
+
+
+class Action(StrEnum):
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    UPDATE_LIFECYCLE = "UPDATE_LIFECYCLE"
+    DELETE = "DELETE"
+
+
+OperationStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+
+
+class OperationError(CamelModel):
+    code: str
+    message: str
+
+
+class Operation(CamelModel):
+    operation_id: str
+    action: Action
+    status: OperationStatus
+    repository_name: str
+    environment: str
+    started_at: Timestamp
+    stopped_at: Timestamp | None = None
+    repository: Repository | None = None
+    error: OperationError | None = None
+
+
+class ErrorDetail(CamelModel):
+    location: str
+    field: str
+    message: str
+
+
+class ErrorInfo(CamelModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorBody(CamelModel):
+    error: ErrorInfo
+
+
+# Workflow payloads ---------------------------------------------------------------------------
+
+
+class WorkflowInput(CamelModel):
+    """The execution input: everything a task step needs to know about the requested change."""
+
+    operation_id: str
+    action: Action
+    repository_name: str
+    environment: str
+    stack_name: str
+    fingerprint: str
+    settings: CreateRepositoryRequest | None = None
+    lifecycle_policy: LifecyclePolicy | None = None
+    force: bool = False
+
+
+class StackPhase(StrEnum):
+    APPLY = "APPLY"  # create or update of the repository stack
+    CLEANUP = "CLEANUP"  # delete of a stack left in ROLLBACK_COMPLETE, before a new create
+    EMPTY = "EMPTY"  # force delete: update that sets EmptyOnDelete
+    DELETE = "DELETE"
+
+
+class StackChange(CamelModel):
+    """What `StartStackChange` did: the stack to watch, and whether anything remains after it."""
+
+    stack_id: str | None
+    phase: StackPhase
+    settled: bool  # nothing to wait for (no-op update, stack already gone)
+    final: bool  # when this phase completes, the operation is done
+    wait_seconds: int
+
+
+class StackState(StrEnum):
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETE = "COMPLETE"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+
+
+class StackCheck(CamelModel):
+    state: StackState
+    stack_status: str | None
+    reason: str | None = None
+
+
+class TaskRequest(CamelModel):
+    """Payload of every workflow task: the execution input and context, plus what earlier steps found."""
+
+    workflow: WorkflowInput
+    started_at: datetime
+    change: StackChange | None = None
+    outcome: Literal["SUCCEEDED", "FAILED"] | None = None
+    error: dict[str, Any] | None = None
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """`("body", "lifecyclePolicy", "untaggedExpiryDays")` -> `lifecyclePolicy.untaggedExpiryDays`."""
+    parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
+    return re.sub(r"\.(\d+)", r"[\1]", ".".join(parts))

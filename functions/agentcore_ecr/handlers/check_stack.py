@@ -1,0 +1,17 @@
+"""Workflow step: where the stack is (in progress, complete, failed, timed out)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agentcore_ecr.domain.models import TaskRequest
+from agentcore_ecr.observability import logger, tracer
+from agentcore_ecr.wiring import workflow
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = TaskRequest.model_validate(event)
+    logger.append_keys(operation_id=task.workflow.operation_id, action=task.workflow.action)
+    return workflow().check_stack(task).to_json_dict()

@@ -1,0 +1,366 @@
+"""The service's use cases, written against the adapters (which tests may replace)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from agentcore_ecr.aws.cloudformation import Stack, Stacks
+from agentcore_ecr.aws.ecr import Ecr, RepositoryDescription
+from agentcore_ecr.aws.stepfunctions import Execution, ExecutionExistsError, Executions
+from agentcore_ecr.config import Settings
+from agentcore_ecr.domain import errors
+from agentcore_ecr.domain import stack as stack_rules
+from agentcore_ecr.domain.models import (
+    Action,
+    AuthToken,
+    CreateRepositoryRequest,
+    ErrorDetail,
+    LifecyclePolicy,
+    LifecyclePolicyView,
+    Operation,
+    OperationError,
+    Repository,
+    RepositoryPage,
+    WorkflowInput,
+)
+from agentcore_ecr.domain.naming import stack_name_for
+from agentcore_ecr.domain.operations import fingerprint, is_operation_id, operation_id_for
+
+# Error codes a failed execution may carry to the client; anything else is reported as Internal.
+CLIENT_ERROR_CODES = frozenset(
+    {
+        "ValidationError",
+        "NotFound",
+        "RepositoryExists",
+        "NotManaged",
+        "RepositoryNotEmpty",
+        "OperationInProgress",
+        "ImmutableSetting",
+        "StackFailed",
+        "StackTimeout",
+    }
+)
+INTERNAL_MESSAGE = "The operation failed because of an internal error; the workflow's logs have the detail."
+
+
+def _arn_parts(arn: str) -> tuple[str, str]:
+    """(region, account) of an ARN."""
+    parts = arn.split(":")
+    return parts[3], parts[4]
+
+
+def repository_from_stack(stack: Stack, uri: str, arn: str, created_at: datetime) -> Repository:
+    parameters = stack.parameters
+    region, account = _arn_parts(arn)
+    encryption = parameters.get(stack_rules.P_ENCRYPTION, "AES256")
+    return Repository(
+        name=parameters[stack_rules.P_NAME],
+        environment=parameters[stack_rules.P_ENVIRONMENT],
+        registry_id=account,
+        region=region,
+        repository_uri=uri,
+        repository_arn=arn,
+        image_scanning=parameters.get(stack_rules.P_SCAN, "true") == "true",
+        image_tag_mutability="MUTABLE"
+        if parameters.get(stack_rules.P_MUTABILITY) == "MUTABLE"
+        else "IMMUTABLE",
+        encryption="KMS" if encryption == "KMS" else "AES256",
+        kms_key_arn=parameters.get(stack_rules.P_KMS_KEY) or None,
+        lifecycle_policy=stack_rules.lifecycle_from_parameters(parameters),
+        tags=stack_rules.caller_tags(stack.tags),
+        stack_name=stack.name,
+        stack_status=stack.status,
+        created_at=created_at,
+    )
+
+
+def operation_from_execution(execution: Execution) -> Operation:
+    workflow = execution.input
+    repository = None
+    error = None
+    if execution.status == "SUCCEEDED" and execution.output:
+        repository = execution.output.get("repository")
+    if execution.status == "FAILED":
+        if execution.error in CLIENT_ERROR_CODES:
+            error = OperationError(code=execution.error, message=execution.cause or execution.error)
+        else:
+            error = OperationError(code="Internal", message=INTERNAL_MESSAGE)
+    return Operation.model_validate(
+        {
+            "operationId": execution.name,
+            "action": workflow.get("action", "CREATE"),
+            "status": execution.status,
+            "repositoryName": workflow.get("repositoryName", ""),
+            "environment": workflow.get("environment", ""),
+            "startedAt": execution.started_at,
+            "stoppedAt": execution.stopped_at,
+            "repository": repository,
+            "error": error,
+        }
+    )
+
+
+class ManagedRepository:
+    """A repository this service manages: its ECR description, service tags and stack."""
+
+    def __init__(self, description: RepositoryDescription, environment: str, stack: Stack) -> None:
+        self.description = description
+        self.environment = environment
+        self.stack = stack
+
+    def to_model(self) -> Repository:
+        return repository_from_stack(
+            self.stack, self.description.uri, self.description.arn, self.stack.created_at
+        )
+
+
+class RepositoryReader:
+    def __init__(self, settings: Settings, ecr: Ecr, stacks: Stacks) -> None:
+        self.settings = settings
+        self.ecr = ecr
+        self.stacks = stacks
+
+    def stack_name(self, name: str, environment: str) -> str:
+        return stack_name_for(self.settings.stack_name_prefix, name, environment)
+
+    def find(self, name: str) -> ManagedRepository:
+        """The managed repository `name`; NotFound if there is none, NotManaged if it is not ours."""
+        description = self.ecr.describe(name)
+        if description is None:
+            raise errors.NotFound(f"Repository {name!r} does not exist.")
+        tags = self.ecr.tags(description.arn)
+        environment = tags.get(stack_rules.ENVIRONMENT, "")
+        stack = self.stacks.describe(self.stack_name(name, environment)) if environment else None
+        if not stack_rules.is_managed(tags) or stack is None:
+            raise errors.NotManaged(f"Repository {name!r} exists but is not managed by this service.")
+        return ManagedRepository(description, environment, stack)
+
+    def get(self, name: str) -> Repository:
+        try:
+            return self.find(name).to_model()
+        except errors.NotManaged as error:
+            # Reads see only what the service manages.
+            raise errors.NotFound(f"Repository {name!r} is not managed by this service.") from error
+
+
+class RepositoryService:
+    """What the API and the EventBridge intake do."""
+
+    def __init__(self, settings: Settings, ecr: Ecr, stacks: Stacks, executions: Executions | None) -> None:
+        self.settings = settings
+        self.ecr = ecr
+        self.stacks = stacks
+        self._executions = executions
+        self.reader = RepositoryReader(settings, ecr, stacks)
+
+    @property
+    def executions(self) -> Executions:
+        if self._executions is None:
+            raise RuntimeError("this function has no STATE_MACHINE_ARN: it cannot start or read operations")
+        return self._executions
+
+    # Reads -------------------------------------------------------------------------------
+
+    def get_repository(self, name: str) -> Repository:
+        return self.reader.get(name)
+
+    def list_repositories(
+        self, environment: str | None, limit: int, next_token: str | None
+    ) -> RepositoryPage:
+        after = _decode_token(next_token) if next_token else ""
+        prefix = f"{self.settings.stack_name_prefix}-"
+        found: list[Repository] = []
+        for stack in self.stacks.iter_stacks():
+            if not stack.name.startswith(prefix) or not stack_rules.is_managed(stack.tags, environment):
+                continue
+            uri = stack.outputs.get("RepositoryUri")
+            arn = stack.outputs.get("RepositoryArn")
+            if not uri or not arn or stack.parameters.get(stack_rules.P_NAME, "") <= after:
+                continue
+            found.append(repository_from_stack(stack, uri, arn, stack.created_at))
+        found.sort(key=lambda repository: repository.name)
+        page = found[:limit]
+        more = len(found) > limit
+        return RepositoryPage(items=page, next_token=_encode_token(page[-1].name) if more else None)
+
+    def get_lifecycle_policy(self, name: str) -> LifecyclePolicyView:
+        repository = self.reader.get(name)
+        return LifecyclePolicyView(
+            untagged_expiry_days=repository.lifecycle_policy.untagged_expiry_days,
+            max_image_count=repository.lifecycle_policy.max_image_count,
+            policy_text=self.ecr.lifecycle_policy_text(name),
+        )
+
+    def get_operation(self, operation_id: str) -> Operation:
+        execution = self.executions.describe(operation_id) if is_operation_id(operation_id) else None
+        if execution is None:
+            raise errors.NotFound(f"Operation {operation_id!r} does not exist.")
+        return operation_from_execution(execution)
+
+    def auth_token(self) -> AuthToken:
+        token = self.ecr.authorization_token()
+        return AuthToken(
+            username=token.username,
+            password=token.password,
+            proxy_endpoint=token.proxy_endpoint,
+            expires_at=token.expires_at,
+        )
+
+    # Mutations ---------------------------------------------------------------------------
+
+    def create_repository(self, request: CreateRepositoryRequest, idempotency_key: str | None) -> Operation:
+        self._check_environment(request.environment)
+
+        def plan(operation_id: str, digest: str) -> WorkflowInput:
+            stack_name = self.reader.stack_name(request.name, request.environment)
+            description = self.ecr.describe(request.name)
+            stack = self.stacks.describe(stack_name)
+            action = Action.CREATE
+            if description is not None:
+                tags = self.ecr.tags(description.arn)
+                if not stack_rules.is_managed(tags, request.environment) or stack is None:
+                    raise errors.RepositoryExists(
+                        f"Repository {request.name!r} exists and is not managed by this service "
+                        f"for environment {request.environment!r}."
+                    )
+                self._check_immutable(stack, request)
+                action = Action.UPDATE
+            self._check_idle(stack_name, stack)
+            return WorkflowInput(
+                operation_id=operation_id,
+                action=action,
+                repository_name=request.name,
+                environment=request.environment,
+                stack_name=stack_name,
+                fingerprint=digest,
+                settings=request,
+            )
+
+        return self._submit("UPSERT", request.to_json_dict(), idempotency_key, plan)
+
+    def delete_repository(self, name: str, force: bool, idempotency_key: str | None) -> Operation:
+        def plan(operation_id: str, digest: str) -> WorkflowInput:
+            managed = self.reader.find(name)
+            if not force and self.ecr.has_images(name):
+                raise errors.RepositoryNotEmpty(
+                    f"Repository {name!r} still holds images; delete them or pass force=true."
+                )
+            self._check_idle(managed.stack.name, managed.stack)
+            return WorkflowInput(
+                operation_id=operation_id,
+                action=Action.DELETE,
+                repository_name=name,
+                environment=managed.environment,
+                stack_name=managed.stack.name,
+                fingerprint=digest,
+                force=force,
+            )
+
+        return self._submit("DELETE", {"name": name, "force": force}, idempotency_key, plan)
+
+    def put_lifecycle_policy(
+        self, name: str, policy: LifecyclePolicy, idempotency_key: str | None
+    ) -> Operation:
+        def plan(operation_id: str, digest: str) -> WorkflowInput:
+            managed = self.reader.find(name)
+            self._check_idle(managed.stack.name, managed.stack)
+            return WorkflowInput(
+                operation_id=operation_id,
+                action=Action.UPDATE_LIFECYCLE,
+                repository_name=name,
+                environment=managed.environment,
+                stack_name=managed.stack.name,
+                fingerprint=digest,
+                lifecycle_policy=policy,
+            )
+
+        request = {"name": name, "lifecyclePolicy": policy.to_json_dict()}
+        return self._submit("UPDATE_LIFECYCLE", request, idempotency_key, plan)
+
+    # Helpers -----------------------------------------------------------------------------
+
+    def _submit(
+        self,
+        kind: str,
+        request: dict[str, Any],
+        idempotency_key: str | None,
+        plan: Callable[[str, str], WorkflowInput],
+    ) -> Operation:
+        operation_id = operation_id_for(idempotency_key)
+        digest = fingerprint(kind, request)
+        if idempotency_key is not None:
+            existing = self.executions.describe(operation_id)
+            if existing is not None:
+                return self._replay(existing, digest)
+        workflow = plan(operation_id, digest)
+        try:
+            started_at = self.executions.start(operation_id, workflow.to_json_dict())
+        except ExecutionExistsError:
+            existing = self.executions.describe(operation_id)
+            if existing is None:
+                raise
+            return self._replay(existing, digest)
+        return Operation(
+            operation_id=operation_id,
+            action=workflow.action,
+            status="RUNNING",
+            repository_name=workflow.repository_name,
+            environment=workflow.environment,
+            started_at=started_at,
+        )
+
+    @staticmethod
+    def _replay(existing: Execution, digest: str) -> Operation:
+        if existing.input.get("fingerprint") != digest:
+            raise errors.IdempotencyKeyReused(
+                "This Idempotency-Key was used for a different request; use a new key."
+            )
+        return operation_from_execution(existing)
+
+    def _check_environment(self, environment: str) -> None:
+        allowed = self.settings.allowed_environments
+        if environment not in allowed:
+            message = f"environment must be one of {', '.join(allowed)}"
+            raise errors.ValidationError(
+                f"Invalid request: {message}.",
+                details=[ErrorDetail(location="body", field="environment", message=message).to_json_dict()],
+            )
+
+    def _check_idle(self, stack_name: str, stack: Stack | None) -> None:
+        if (stack is not None and stack.in_progress) or any(
+            execution.input.get("stackName") == stack_name for execution in self.executions.running()
+        ):
+            raise errors.OperationInProgress(
+                "Another operation on this repository is still running; retry when it has finished."
+            )
+
+    @staticmethod
+    def _check_immutable(stack: Stack, request: CreateRepositoryRequest) -> None:
+        current = (
+            stack.parameters.get(stack_rules.P_ENCRYPTION),
+            stack.parameters.get(stack_rules.P_KMS_KEY) or "",
+        )
+        wanted = (request.encryption, request.kms_key_arn or "")
+        if current != wanted:
+            raise errors.ImmutableSetting(
+                "Encryption is fixed when a repository is created; "
+                "delete and recreate the repository to change it."
+            )
+
+
+def _encode_token(last_name: str) -> str:
+    return base64.urlsafe_b64encode(last_name.encode()).decode()
+
+
+def _decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise errors.ValidationError(
+            "Invalid nextToken: pass the value a previous page returned.",
+            details=[{"location": "query", "field": "nextToken", "message": "not a token this API issued"}],
+        ) from error

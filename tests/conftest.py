@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, cast
+
+import pytest
+from local import emulator
+from moto import mock_aws
+
+from agentcore_ecr import wiring
+from tests.deployment import Deployment, load_template
+
+TEST_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "agentcore-ecr",
+    "POWERTOOLS_METRICS_NAMESPACE": "AgentCoreEcr",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+    "STACK_NAME_PREFIX": "agentcore",
+    "ALLOWED_ENVIRONMENTS": "dev,staging,prod",
+    "EVENT_BUS_NAME": "agentcore-ecr",
+    "STACK_POLL_INTERVAL_SECONDS": "0",
+    "STACK_TIMEOUT_MINUTES": "30",
+}
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "STATE_MACHINE_ARN", "CLOUDFORMATION_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in TEST_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    wiring.reset()
+    yield
+    wiring.reset()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto in this process, mended where it differs from AWS (local/emulator.py)."""
+    emulator.apply()
+    emulator.options.settle_seconds = 0
+    with mock_aws(config=cast("Any", MOTO_CONFIG)):
+        yield
+    emulator.options.settle_seconds = 0
+
+
+@pytest.fixture
+def deployment(aws: None, monkeypatch: pytest.MonkeyPatch) -> Deployment:
+    from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: PLC0415
+
+    deployed = Deployment(load_template())
+    deployed.deploy(TEST_ENVIRONMENT["EVENT_BUS_NAME"])
+    monkeypatch.setattr(
+        LambdaSimpleBackend, "invoke", lambda _self, *args: deployed.invoke_from_workflow(*args)
+    )
+    monkeypatch.setenv("STATE_MACHINE_ARN", deployed.state_machine_arn)
+    wiring.reset()
+    return deployed

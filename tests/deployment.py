@@ -1,0 +1,232 @@
+"""What template.yaml deploys, built in moto for the unit tests: functions, workflow, bus.
+
+The state machine is the real ASL with its DefinitionSubstitutions taken from template.yaml, and
+moto's Lambda invocations run the real handler named in the template, in this process.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import io
+import json
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+
+from agentcore_ecr import wiring
+from agentcore_ecr.domain.models import Action, CreateRepositoryRequest, WorkflowInput
+from agentcore_ecr.domain.naming import stack_name_for
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+RESULT_TYPES = ["Repository Operation Succeeded", "Repository Operation Failed"]
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form intrinsics, kept as {"!Tag": value}."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        assert isinstance(node, yaml.MappingNode)
+        value = loader.construct_mapping(node, deep=True)
+    return {f"!{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return loaded
+
+
+def functions(template: dict[str, Any]) -> dict[str, str]:
+    """Logical id -> handler, for every function of the template."""
+    return {
+        logical_id: resource["Properties"]["Handler"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return event
+
+
+@dataclass
+class FakeContext:
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def run_handler(handler_path: str, event: dict[str, Any], function_name: str) -> Any:
+    module_name, _, attribute = handler_path.rpartition(".")
+    handler = getattr(importlib.import_module(module_name), attribute)
+    return handler(event, FakeContext(function_name=function_name, aws_request_id=str(uuid.uuid4())))
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class Deployment:
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.template = template
+        self.handlers = functions(template)
+        self.region = "us-east-1"
+        self.sfn = boto3.client("stepfunctions", region_name=self.region)
+        self.sqs = boto3.client("sqs", region_name=self.region)
+        self.events = boto3.client("events", region_name=self.region)
+        self.ecr = boto3.client("ecr", region_name=self.region)
+        self.cfn = boto3.client("cloudformation", region_name=self.region)
+        self.state_machine_arn = ""
+        self.results_queue_url = ""
+
+    # Setup ------------------------------------------------------------------------------
+
+    def deploy(self, bus_name: str) -> None:
+        iam = boto3.client("iam", region_name=self.region)
+        role = iam.create_role(RoleName="agentcore-ecr-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = boto3.client("lambda", region_name=self.region)
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("placeholder.py", "")
+        arns = {}
+        for logical_id, handler in self.handlers.items():
+            arns[logical_id] = lam.create_function(
+                FunctionName=logical_id,
+                Runtime="python3.13",
+                Role=role,
+                Handler=handler,
+                Code={"ZipFile": code.getvalue()},
+            )["FunctionArn"]
+        self.events.create_event_bus(Name=bus_name)
+        self.results_queue_url = self.sqs.create_queue(QueueName="results")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.results_queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        self.events.put_rule(
+            Name="results",
+            EventBusName=bus_name,
+            EventPattern=json.dumps({"source": ["agentcore.ecr"], "detail-type": RESULT_TYPES}),
+        )
+        self.events.put_targets(
+            Rule="results", EventBusName=bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}]
+        )
+        workflow = self.template["Resources"]["RepositoryWorkflow"]["Properties"]
+        definition = (ROOT / workflow["DefinitionUri"]).read_text()
+        for key, value in workflow["DefinitionSubstitutions"].items():
+            if isinstance(value, dict) and "!GetAtt" in value:
+                resolved = arns[value["!GetAtt"].split(".")[0]]
+            elif value == {"!Ref": "EventBus"}:
+                resolved = bus_name
+            else:
+                raise AssertionError(f"unexpected substitution {key}: {value}")
+            definition = definition.replace("${" + key + "}", resolved)
+        assert "${" not in definition, "every substitution of the ASL comes from the template"
+        self.state_machine_arn = self.sfn.create_state_machine(
+            name="agentcore-ecr-repository-workflow", definition=definition, roleArn=role
+        )["stateMachineArn"]
+
+    def invoke_from_workflow(
+        self,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: dict[str, str],
+    ) -> bytes:
+        """moto's Lambda invoke, handed to the real handler."""
+        logical_id = function_name.rsplit(":", 1)[-1]
+        try:
+            result = run_handler(self.handlers[logical_id], json.loads(body or "{}"), logical_id)
+        except Exception as error:  # noqa: BLE001 - reported the way Lambda reports it
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}).encode()
+        return json.dumps(result).encode()
+
+    # Use --------------------------------------------------------------------------------
+
+    def call(self, logical_id: str, event: dict[str, Any]) -> ApiResponse:
+        response = run_handler(self.handlers[logical_id], copy.deepcopy(event), logical_id)
+        body = json.loads(response["body"]) if response.get("body") else None
+        headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = ",".join(values)
+        return ApiResponse(status=response["statusCode"], headers=headers, body=body)
+
+    def execution_arn(self, operation_id: str) -> str:
+        head, _, machine = self.state_machine_arn.rpartition(":stateMachine:")
+        return f"{head}:execution:{machine}:{operation_id}"
+
+    def reset_wiring(self) -> None:
+        """Re-read the environment (after a test changed a setting)."""
+        wiring.reset()
+
+    def start_workflow(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Start a CREATE execution directly (past the API's checks) and wait for its end."""
+        settings = CreateRepositoryRequest.model_validate(request)
+        operation_id = str(uuid.uuid4())
+        workflow = WorkflowInput(
+            operation_id=operation_id,
+            action=Action.CREATE,
+            repository_name=settings.name,
+            environment=settings.environment,
+            stack_name=stack_name_for("agentcore", settings.name, settings.environment),
+            fingerprint="direct",
+            settings=settings,
+        )
+        self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn,
+            name=operation_id,
+            input=json.dumps(workflow.to_json_dict()),
+        )
+        return self.wait(operation_id)
+
+    def wait(self, operation_id: str, timeout: float = 60) -> dict[str, Any]:
+        arn = self.execution_arn(operation_id)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            execution: dict[str, Any] = self.sfn.describe_execution(executionArn=arn)
+            if execution["status"] != "RUNNING":
+                return execution
+            time.sleep(0.05)
+        raise AssertionError(f"execution {operation_id} still running after {timeout}s")
+
+    def result_events(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=self.results_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                self.sqs.delete_message(
+                    QueueUrl=self.results_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
