@@ -38,8 +38,8 @@ def _key(idempotency_key: str | None) -> dict[str, str]:
     return {"Idempotency-Key": idempotency_key} if idempotency_key else {}
 
 
-def create_repository(body: Any, idempotency_key: str | None = None) -> dict[str, Any]:
-    return _with("create_repository_simple", body=body, headers=_key(idempotency_key))
+def create_repository(body: Any, key: str | None = None) -> dict[str, Any]:
+    return _with("create_repository_simple", body=body, headers=_key(key))
 
 
 def get_repository(name: str) -> dict[str, Any]:
@@ -50,13 +50,13 @@ def list_repositories(**query: str) -> dict[str, Any]:
     return _with("list_repositories", query=query)
 
 
-def delete_repository(name: str, force: bool = False, idempotency_key: str | None = None) -> dict[str, Any]:
+def delete_repository(name: str, force: bool = False, key: str | None = None) -> dict[str, Any]:
     return _with(
         "delete_repository",
         path=f"/repositories/{quote(name)}",
         path_parameters={"name": name},
         query={"force": "true"} if force else None,
-        headers=_key(idempotency_key),
+        headers=_key(key),
     )
 
 
@@ -66,13 +66,13 @@ def get_lifecycle_policy(name: str) -> dict[str, Any]:
     )
 
 
-def put_lifecycle_policy(name: str, body: Any, idempotency_key: str | None = None) -> dict[str, Any]:
+def put_lifecycle_policy(name: str, body: Any, key: str | None = None) -> dict[str, Any]:
     return _with(
         "put_lifecycle_policy",
         path=f"/lifecycle-policies/{quote(name)}",
         path_parameters={"name": name},
         body=body,
-        headers=_key(idempotency_key),
+        headers=_key(key),
     )
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -26,6 +27,9 @@ TEST_ENVIRONMENT = {
     "STACK_POLL_INTERVAL_SECONDS": "0",
     "STACK_TIMEOUT_MINUTES": "30",
 }
+# Powertools reads these when Logger/Metrics are created, at import: set before any test imports them.
+for _name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED"):
+    os.environ[_name] = TEST_ENVIRONMENT[_name]
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 

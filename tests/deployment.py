@@ -171,6 +171,10 @@ class Deployment:
 
     # Use --------------------------------------------------------------------------------
 
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Run a function's handler on an event, as Lambda would."""
+        return run_handler(self.handlers[logical_id], copy.deepcopy(event), logical_id)
+
     def call(self, logical_id: str, event: dict[str, Any]) -> ApiResponse:
         response = run_handler(self.handlers[logical_id], copy.deepcopy(event), logical_id)
         body = json.loads(response["body"]) if response.get("body") else None

@@ -171,6 +171,9 @@ def put_lifecycle_policy(
 )
 def auth_token() -> Response[AuthToken]:
     token = repository_service().auth_token()
+    logger.info(
+        "registry token issued", proxy_endpoint=token.proxy_endpoint, expires_at=str(token.expires_at)
+    )
     return _json(200, token, {"Cache-Control": "no-store"})
 
 

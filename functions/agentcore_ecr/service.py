@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -15,6 +17,7 @@ from agentcore_ecr.config import Settings
 from agentcore_ecr.domain import errors
 from agentcore_ecr.domain import stack as stack_rules
 from agentcore_ecr.domain.models import (
+    REPOSITORY_NAME_PATTERN,
     Action,
     AuthToken,
     CreateRepositoryRequest,
@@ -353,14 +356,21 @@ class RepositoryService:
 
 
 def _encode_token(last_name: str) -> str:
-    return base64.urlsafe_b64encode(last_name.encode()).decode()
+    """An opaque cursor: the last name of the page, so the next page starts strictly after it."""
+    return base64.urlsafe_b64encode(json.dumps({"after": last_name}).encode()).decode().rstrip("=")
 
 
 def _decode_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        padded = token + "=" * (-len(token) % 4)
+        if not re.fullmatch(r"[A-Za-z0-9_-]+=*", padded):
+            raise ValueError(token)
+        after = json.loads(base64.urlsafe_b64decode(padded))["after"]
+        if not isinstance(after, str) or not re.fullmatch(REPOSITORY_NAME_PATTERN, after):
+            raise ValueError(token)
+    except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
         raise errors.ValidationError(
             "Invalid nextToken: pass the value a previous page returned.",
             details=[{"location": "query", "field": "nextToken", "message": "not a token this API issued"}],
         ) from error
+    return after

@@ -229,8 +229,12 @@ def test_a_stack_that_never_settles_times_out(
     assert [e["detail-type"] for e in deployment.result_events()] == ["Repository Operation Failed"]
 
 
-def test_the_wait_loop_polls_until_the_stack_settles(deployment: Deployment) -> None:
-    emulator.options.settle_seconds = 0.3
+def test_the_wait_loop_polls_until_the_stack_settles(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STACK_POLL_INTERVAL_SECONDS", "1")
+    deployment.reset_wiring()
+    emulator.options.settle_seconds = 1.5
 
     operation = run(deployment, "CreateRepositoryFunction", api_events.create_repository({"name": NAME}))
 

@@ -1,0 +1,102 @@
+"""EventBridge provisioning: the same upsert as POST /repositories, and a result event always."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from agentcore_ecr.aws.ecr import Ecr
+from tests.deployment import Deployment, load_event
+
+
+def provisioning(detail: dict[str, Any]) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("provisioning_intake"))
+    event["detail"] = detail
+    return event
+
+
+def intake(deployment: Deployment, event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = deployment.invoke("ProvisioningIntakeFunction", event)
+    return result
+
+
+def test_a_provisioning_request_creates_the_repository_and_emits_succeeded(deployment: Deployment) -> None:
+    operation = intake(deployment, load_event("provisioning_intake"))
+
+    assert operation["status"] == "RUNNING"
+    assert operation["action"] == "CREATE"
+    execution = deployment.wait(operation["operationId"])
+    assert execution["status"] == "SUCCEEDED"
+    events = deployment.result_events()
+    assert [e["detail-type"] for e in events] == ["Repository Operation Succeeded"]
+    assert events[0]["detail"]["repository"]["name"] == "team/agent-c"
+    assert events[0]["detail"]["repository"]["tags"] == {"team": "agents"}
+
+
+def test_the_idempotency_key_of_the_event_is_honoured(deployment: Deployment) -> None:
+    first = intake(deployment, load_event("provisioning_intake"))
+    deployment.wait(first["operationId"])
+
+    again = intake(deployment, load_event("provisioning_intake"))
+
+    assert again["operationId"] == first["operationId"]
+    assert again["status"] == "SUCCEEDED"
+
+
+def test_an_invalid_request_ends_in_a_failed_event(deployment: Deployment) -> None:
+    operation = intake(deployment, load_event("provisioning_intake_invalid"))
+
+    assert operation["status"] == "FAILED"
+    events = deployment.result_events()
+    assert [e["detail-type"] for e in events] == ["Repository Operation Failed"]
+    detail = events[0]["detail"]
+    assert detail["error"]["code"] == "ValidationError"
+    assert "name" in detail["error"]["message"]
+    assert detail["repositoryName"] == "-bad-"
+    assert deployment.sfn.list_executions(stateMachineArn=deployment.state_machine_arn)["executions"] == []
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        {"name": "ok-name", "environment": "qa"},
+        {"name": 42},
+        {},
+        {"name": "ok-name", "idempotencyKey": "bad key!"},
+    ],
+    ids=["environment-not-allowed", "name-not-a-string", "empty", "bad-key"],
+)
+def test_every_invalid_request_is_reported(deployment: Deployment, detail: dict[str, Any]) -> None:
+    intake(deployment, provisioning(detail))
+
+    events = deployment.result_events()
+    assert len(events) == 1
+    assert events[0]["detail"]["error"]["code"] == "ValidationError"
+
+
+def test_a_refused_request_ends_in_a_failed_event(deployment: Deployment) -> None:
+    deployment.ecr.create_repository(repositoryName="outside")
+
+    intake(deployment, provisioning({"name": "outside"}))
+
+    events = deployment.result_events()
+    assert events[0]["detail-type"] == "Repository Operation Failed"
+    assert events[0]["detail"]["error"]["code"] == "RepositoryExists"
+
+
+def test_an_aws_fault_raises_so_eventbridge_retries(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Ecr, name: str) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "DescribeRepositories"
+        )
+
+    monkeypatch.setattr(Ecr, "describe", broken)
+
+    with pytest.raises(ClientError):
+        intake(deployment, load_event("provisioning_intake"))
+    assert deployment.result_events() == []
