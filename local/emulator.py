@@ -4,9 +4,10 @@ Each patch names the difference and what AWS does instead. `apply()` installs th
 in the process that runs moto (the local stack's server, or a test process). The product code
 never knows: it talks to what looks like AWS.
 
-1. ECR_REPOSITORY_PROPERTIES - moto's `AWS::ECR::Repository` ignores `LifecyclePolicy`,
-   `EmptyOnDelete`, and stores `ImageScanningConfiguration` under CloudFormation's key
-   (`ScanOnPush`) instead of ECR's (`scanOnPush`). AWS applies all three.
+1. ECR_REPOSITORY_PROPERTIES - moto's `AWS::ECR::Repository` ignores `LifecyclePolicy` and
+   `EmptyOnDelete`, stores `ImageScanningConfiguration` and `EncryptionConfiguration` under
+   CloudFormation's keys (`ScanOnPush`) instead of ECR's (`scanOnPush`), and on update only adds
+   tags. AWS applies all of them, and removes the tags an update drops.
 2. FAILED_CREATE_ROLLS_BACK - a resource that fails makes moto's CreateStack raise and leaves the
    stack in CREATE_IN_PROGRESS for ever. AWS accepts the call, rolls back, ends in
    ROLLBACK_COMPLETE and gives the reason in a CREATE_FAILED stack event.
@@ -91,6 +92,9 @@ def _patch_ecr_repository() -> None:
         scanning = properties.get("ImageScanningConfiguration") or {}
         repository.image_scanning_configuration = {"scanOnPush": _flag(scanning.get("ScanOnPush", False))}
         repository.empty_on_delete = _flag(properties.get("EmptyOnDelete", False))
+        # The repository's tags are exactly the property's: an update also removes dropped tags.
+        backend.tagger.delete_all_tags_for_resource(repository.arn)
+        backend.tagger.tag_resource(repository.arn, properties.get("Tags", []))
         policy = (properties.get("LifecyclePolicy") or {}).get("LifecyclePolicyText")
         if policy:
             backend.put_lifecycle_policy(repository.registry_id, repository.name, policy)

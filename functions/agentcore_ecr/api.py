@@ -98,6 +98,7 @@ operation_router = Router()
 def create_repository(
     request: Annotated[CreateRepositoryRequest, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[Operation]:
+    _require_object(create_router)
     return _accepted(repository_service().create_repository(request, idempotency_key))
 
 
@@ -162,6 +163,7 @@ def get_lifecycle_policy() -> Response[LifecyclePolicyView]:
 def put_lifecycle_policy(
     policy: Annotated[LifecyclePolicy, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[Operation]:
+    _require_object(put_lifecycle_router)
     name = _greedy_name(put_lifecycle_router, "/lifecycle-policies/")
     return _accepted(repository_service().put_lifecycle_policy(name, policy, idempotency_key))
 
@@ -208,6 +210,28 @@ def _error(
     return Response(status_code=status, content_type=JSON, body=json.dumps({"error": error}))
 
 
+def _detail(item: dict[str, Any]) -> dict[str, Any]:
+    loc = tuple(item.get("loc", ("body",)))
+    if item.get("type") == "json_invalid":  # its loc is a character position, not a field
+        return ErrorDetail(location="body", field="body", message="not valid JSON").to_json_dict()
+    return ErrorDetail(
+        location=str(loc[0]) if loc else "body",
+        field=field_path(loc) or "body",
+        message=str(item.get("msg", "invalid")),
+    ).to_json_dict()
+
+
+def _require_object(router: Router) -> None:
+    """A JSON body must be one object (Powertools would take the first element of an array)."""
+    if not isinstance(router.current_event.json_body, dict):
+        raise errors.ValidationError(
+            "Invalid request: the body must be a JSON object.",
+            details=[
+                ErrorDetail(location="body", field="body", message="must be a JSON object").to_json_dict()
+            ],
+        )
+
+
 def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
     for router in routers:
@@ -221,14 +245,7 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response[Any]:
-        details = [
-            ErrorDetail(
-                location=str(item.get("loc", ("body",))[0]),
-                field=field_path(tuple(item.get("loc", ()))) or "body",
-                message=str(item.get("msg", "invalid")),
-            ).to_json_dict()
-            for item in error.errors()
-        ]
+        details = [_detail(item) for item in error.errors()]
         fields = ", ".join(sorted({detail["field"] for detail in details}))
         return _error(400, "ValidationError", f"Invalid request: check {fields}.", details)
 

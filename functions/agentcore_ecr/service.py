@@ -7,7 +7,6 @@ import binascii
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from agentcore_ecr.aws.cloudformation import Stack, Stacks
@@ -56,7 +55,8 @@ def _arn_parts(arn: str) -> tuple[str, str]:
     return parts[3], parts[4]
 
 
-def repository_from_stack(stack: Stack, uri: str, arn: str, created_at: datetime) -> Repository:
+def repository_from_stack(stack: Stack, uri: str, arn: str, tags: dict[str, str]) -> Repository:
+    """The Repository as its stack (the source of truth) and the repository's tags describe it."""
     parameters = stack.parameters
     region, account = _arn_parts(arn)
     encryption = parameters.get(stack_rules.P_ENCRYPTION, "AES256")
@@ -74,10 +74,10 @@ def repository_from_stack(stack: Stack, uri: str, arn: str, created_at: datetime
         encryption="KMS" if encryption == "KMS" else "AES256",
         kms_key_arn=parameters.get(stack_rules.P_KMS_KEY) or None,
         lifecycle_policy=stack_rules.lifecycle_from_parameters(parameters),
-        tags=stack_rules.caller_tags(stack.tags),
+        tags=stack_rules.caller_tags(tags),
         stack_name=stack.name,
         stack_status=stack.status,
-        created_at=created_at,
+        created_at=stack.created_at,
     )
 
 
@@ -108,17 +108,18 @@ def operation_from_execution(execution: Execution) -> Operation:
 
 
 class ManagedRepository:
-    """A repository this service manages: its ECR description, service tags and stack."""
+    """A repository this service manages: its ECR description, its tags and its stack."""
 
-    def __init__(self, description: RepositoryDescription, environment: str, stack: Stack) -> None:
+    def __init__(
+        self, description: RepositoryDescription, tags: dict[str, str], environment: str, stack: Stack
+    ) -> None:
         self.description = description
+        self.tags = tags
         self.environment = environment
         self.stack = stack
 
     def to_model(self) -> Repository:
-        return repository_from_stack(
-            self.stack, self.description.uri, self.description.arn, self.stack.created_at
-        )
+        return repository_from_stack(self.stack, self.description.uri, self.description.arn, self.tags)
 
 
 class RepositoryReader:
@@ -140,7 +141,7 @@ class RepositoryReader:
         stack = self.stacks.describe(self.stack_name(name, environment)) if environment else None
         if not stack_rules.is_managed(tags) or stack is None:
             raise errors.NotManaged(f"Repository {name!r} exists but is not managed by this service.")
-        return ManagedRepository(description, environment, stack)
+        return ManagedRepository(description, tags, environment, stack)
 
     def get(self, name: str) -> Repository:
         try:
@@ -176,17 +177,22 @@ class RepositoryService:
     ) -> RepositoryPage:
         after = _decode_token(next_token) if next_token else ""
         prefix = f"{self.settings.stack_name_prefix}-"
-        found: list[Repository] = []
+        found: list[Stack] = []
         for stack in self.stacks.iter_stacks():
             if not stack.name.startswith(prefix) or not stack_rules.is_managed(stack.tags, environment):
                 continue
-            uri = stack.outputs.get("RepositoryUri")
-            arn = stack.outputs.get("RepositoryArn")
-            if not uri or not arn or stack.parameters.get(stack_rules.P_NAME, "") <= after:
-                continue
-            found.append(repository_from_stack(stack, uri, arn, stack.created_at))
-        found.sort(key=lambda repository: repository.name)
-        page = found[:limit]
+            if "RepositoryArn" in stack.outputs and stack.parameters.get(stack_rules.P_NAME, "") > after:
+                found.append(stack)
+        found.sort(key=lambda stack: stack.parameters[stack_rules.P_NAME])
+        page = [
+            repository_from_stack(
+                stack,
+                stack.outputs["RepositoryUri"],
+                stack.outputs["RepositoryArn"],
+                self.ecr.tags(stack.outputs["RepositoryArn"]),
+            )
+            for stack in found[:limit]
+        ]
         more = len(found) > limit
         return RepositoryPage(items=page, next_token=_encode_token(page[-1].name) if more else None)
 
@@ -223,6 +229,11 @@ class RepositoryService:
             description = self.ecr.describe(request.name)
             stack = self.stacks.describe(stack_name)
             action = Action.CREATE
+            if stack is not None and stack.parameters.get(stack_rules.P_NAME) != request.name:
+                raise errors.RepositoryExists(
+                    f"Stack {stack_name} already belongs to another repository; "
+                    "use another name or environment."
+                )
             if description is not None:
                 tags = self.ecr.tags(description.arn)
                 if not stack_rules.is_managed(tags, request.environment) or stack is None:

@@ -73,7 +73,7 @@ class Workflow:
             raise errors.NotFound(f"Stack {workflow.stack_name} no longer exists.")
         stack_id = self.stacks.create(
             workflow.stack_name,
-            repository_template(),
+            stack_rules.render_template(repository_template(), workflow.settings.tags),
             stack_rules.stack_parameters(workflow.settings),
             stack_rules.stack_tags(workflow.settings),
             self.settings.cloudformation_role_arn,
@@ -81,19 +81,25 @@ class Workflow:
         return self._change(stack_id, StackPhase.APPLY, final=True)
 
     def _update(self, workflow: WorkflowInput, stack: Stack) -> StackChange:
+        if stack.parameters.get(stack_rules.P_NAME) != workflow.repository_name:
+            raise errors.RepositoryExists(
+                f"Stack {stack.name} belongs to repository {stack.parameters.get(stack_rules.P_NAME)!r}."
+            )
+        template: str | None
         if workflow.settings is not None:
             parameters: dict[str, str | None] = dict(stack_rules.stack_parameters(workflow.settings))
             parameters[stack_rules.P_EMPTY_ON_DELETE] = None
+            template = stack_rules.render_template(repository_template(), workflow.settings.tags)
             tags: dict[str, str] | None = stack_rules.stack_tags(workflow.settings)
         elif workflow.lifecycle_policy is not None:
-            parameters = stack_rules.keep_previous(
-                **stack_rules.lifecycle_parameters(workflow.lifecycle_policy)
-            )
-            tags = None
+            # The previous template keeps the caller's tags; only the lifecycle parameters change.
+            lifecycle = stack_rules.lifecycle_parameters(workflow.lifecycle_policy)
+            parameters = stack_rules.keep_previous(**lifecycle)
+            template, tags = None, None
         else:
             raise errors.ValidationError("The workflow input names no change to make.")
         stack_id = self.stacks.update(
-            stack.stack_id, repository_template(), parameters, tags, self.settings.cloudformation_role_arn
+            stack.stack_id, template, parameters, tags, self.settings.cloudformation_role_arn
         )
         if stack_id is None:
             return self._change(stack.stack_id, StackPhase.APPLY, final=True, settled=True)

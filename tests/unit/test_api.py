@@ -349,3 +349,19 @@ def test_keys_work_on_delete_and_lifecycle(deployment: Deployment) -> None:
     assert again.status == 202
     assert first.body["operationId"] == again.body["operationId"]
     assert again.body["status"] == "SUCCEEDED"
+
+
+def test_a_name_whose_stack_name_is_taken_is_refused(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Environments with "-" let two names meet on one stack name: "xy-pre" in "prod" and "xy" in
+    # "pre-prod" are both agentcore-xy-pre-prod-ecr. The second is refused, the first untouched.
+    monkeypatch.setenv("ALLOWED_ENVIRONMENTS", "prod,pre-prod")
+    deployment.reset_wiring()
+    first = created(deployment, "xy-pre", environment="prod")
+
+    response = create(deployment, {"name": "xy", "environment": "pre-prod"})
+
+    assert_error(response, 409, "RepositoryExists")
+    stack = deployment.cfn.describe_stacks(StackName=first["repository"]["stackName"])["Stacks"][0]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["RepositoryName"] == "xy-pre"

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from local import emulator
 
+from agentcore_ecr.aws.cloudformation import Stacks
+from agentcore_ecr.domain.errors import Throttled
 from agentcore_ecr.domain.naming import stack_name_for
 from tests import api_events
 from tests.deployment import ROOT, Deployment
@@ -244,3 +246,21 @@ def test_the_wait_loop_polls_until_the_stack_settles(
     )["events"]
     checks = [e for e in history if e.get("stateEnteredEventDetails", {}).get("name") == "CheckStack"]
     assert len(checks) >= 2, "CheckStack ran again after a Wait while the stack was in progress"
+
+
+def test_throttling_is_retried_with_backoff(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    create_stack = Stacks.create
+
+    def throttled_once(self: Stacks, *args: Any, **kwargs: Any) -> str:
+        calls.append("create")
+        if len(calls) == 1:
+            raise Throttled("AWS is throttling requests; try again shortly")
+        return create_stack(self, *args, **kwargs)
+
+    monkeypatch.setattr(Stacks, "create", throttled_once)
+
+    operation = run(deployment, "CreateRepositoryFunction", api_events.create_repository({"name": NAME}))
+
+    assert operation["status"] == "SUCCEEDED"
+    assert calls == ["create", "create"]

@@ -15,8 +15,8 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -74,11 +74,12 @@ class CreateRepositoryRequest(CamelModel):
                 raise ValueError(f"tag key {key!r} is reserved for the service")
         return tags
 
-    @model_validator(mode="after")
-    def _kms_key_needs_kms(self) -> CreateRepositoryRequest:
-        if self.kms_key_arn is not None and self.encryption != "KMS":
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _kms_key_needs_kms(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("encryption", "KMS") != "KMS":
             raise ValueError("kmsKeyArn may only be given with encryption KMS")
-        return self
+        return value
 
 
 class ProvisioningRequest(CreateRepositoryRequest):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from agentcore_ecr.domain.models import (
@@ -74,7 +75,24 @@ def service_tags(repository_name: str, environment: str) -> dict[str, str]:
 
 
 def stack_tags(request: CreateRepositoryRequest) -> dict[str, str]:
-    return {**request.tags, **service_tags(request.name, request.environment)}
+    """The stack carries the service's tags only: CloudFormation refuses empty stack tag values."""
+    return service_tags(request.name, request.environment)
+
+
+CALLER_TAGS_MARKER = "        # CALLER_TAGS:"
+
+
+def render_template(template: str, tags: Mapping[str, str]) -> str:
+    """The repository template with the caller's tags added to the repository's `Tags`.
+
+    Keys and values are written as JSON strings, which YAML reads back verbatim.
+    """
+    head, marker, tail = template.partition(CALLER_TAGS_MARKER)
+    if not marker:
+        raise ValueError("the repository template has no CALLER_TAGS marker")
+    entry = "        - Key: {}\n          Value: {}\n"
+    lines = "".join(entry.format(json.dumps(key), json.dumps(value)) for key, value in sorted(tags.items()))
+    return head + lines + marker + tail
 
 
 def caller_tags(tags: Mapping[str, str]) -> dict[str, str]:
