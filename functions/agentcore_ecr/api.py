@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
+from aws_lambda_powertools.metrics import MetricUnit
 
 from agentcore_ecr.domain import errors
 from agentcore_ecr.domain.models import (
@@ -28,7 +29,7 @@ from agentcore_ecr.domain.models import (
     RepositoryPage,
     field_path,
 )
-from agentcore_ecr.observability import logger
+from agentcore_ecr.observability import logger, metrics
 from agentcore_ecr.wiring import repository_service
 
 JSON = content_types.APPLICATION_JSON
@@ -53,6 +54,8 @@ def _json(status: int, model: Any, headers: dict[str, str] | None = None) -> Res
 
 
 def _accepted(operation: Operation) -> Response[Operation]:
+    metrics.add_dimension(name="action", value=operation.action.value)
+    metrics.add_metric(name="OperationsAccepted", unit=MetricUnit.Count, value=1)
     return _json(202, operation, {"Location": f"/operations/{operation.operation_id}"})
 
 
