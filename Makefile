@@ -9,7 +9,7 @@ REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install test unit lint format typecheck validate openapi bench deploy clean
+.PHONY: help install run invoke test unit lint format typecheck validate openapi bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -50,6 +50,13 @@ validate: $(VENV)/.installed $(SAM_VENV)/.installed ## cfn-lint both templates, 
 
 openapi: $(VENV)/.installed ## Regenerate openapi.json from the code
 	$(PY) -m agentcore_ecr.openapi > openapi.json
+
+run: $(VENV)/.installed ## Start the local stack: API on :$${PORT:-3000}, moto on :$${AWS_PORT:-5000}
+	$(PY) -m local
+
+invoke: $(VENV)/.installed ## Invoke a function on the running local stack: FUNCTION=<LogicalId> EVENT=<file>
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json"; exit 2; }
+	$(PY) -m local.invoke $(FUNCTION) $(EVENT)
 
 bench: $(VENV)/.installed ## Benchmarks; writes bench/results.md
 	$(PY) -m bench

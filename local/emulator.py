@@ -19,14 +19,25 @@ never knows: it talks to what looks like AWS.
 6. NO_OP_UPDATE_BY_VALUE - moto finds "No updates are to be performed" only when the resolved
    parameters are equal as Python values (30 != "30"), and ignores tags. AWS compares the
    template, the parameter values as text and the stack's tags.
-7. SETTLE_DELAY - moto's CloudFormation is synchronous. With `settle_seconds` > 0 a stack reports
+7. PARAMETER_CHANGE_UPDATES_RESOURCES - when only parameters change, moto updates the resources
+   that `Ref` them but misses those that use them in `Fn::Sub` (the lifecycle policy text).
+   AWS updates every resource whose properties change.
+8. LAMBDA_RUNS_HANDLERS - moto runs Lambda code only in Docker; without it, invocations go to
+   `options.invoke` (the local stack's function workers), and a function error is reported in
+   the `X-Amz-Function-Error` header as Lambda does.
+9. EVENTBRIDGE_TO_LAMBDA - moto's EventBridge delivers to SQS, logs and buses, not to Lambda
+   targets. Here a Lambda target is invoked asynchronously through `options.invoke_async`.
+10. SETTLE_DELAY - moto's CloudFormation is synchronous. With `settle_seconds` > 0 a stack reports
    its *_IN_PROGRESS status for that long after each change, as AWS does while it works, so the
    workflow's Wait/check loop runs for real (`float("inf")`: a stack that never settles).
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +48,22 @@ PATCHES = (
     "FAILED_DELETE_KEEPS_STACK",
     "EQUALS_COMPARES_TEXT",
     "NO_OP_UPDATE_BY_VALUE",
+    "PARAMETER_CHANGE_UPDATES_RESOURCES",
+    "LAMBDA_RUNS_HANDLERS",
+    "EVENTBRIDGE_TO_LAMBDA",
     "SETTLE_DELAY",
 )
+
+
+Invoke = Callable[[str, bytes], tuple[bytes, "str | None"]]
+InvokeAsync = Callable[[str, bytes, "str | None"], None]
 
 
 @dataclass
 class EmulatorOptions:
     settle_seconds: float = 0.0
+    invoke: Invoke | None = None  # function name, payload -> (response, function error or None)
+    invoke_async: InvokeAsync | None = None  # function name, payload, dead-letter ARN of the target
 
 
 options = EmulatorOptions()
@@ -284,6 +304,78 @@ def _patch_no_op_update() -> None:
     responses.CloudFormationResponse._validate_different_update = validate_different_update  # type: ignore[method-assign]
 
 
+def _patch_parameter_change() -> None:
+    from moto.cloudformation import parsing  # noqa: PLC0415
+
+    original = parsing.ResourceMap.build_resource_diff
+
+    def build_resource_diff(
+        self: Any, other_template: dict[str, Any], parameters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        actions: dict[str, Any] = original(self, other_template, parameters)
+        changed = [
+            key
+            for key, value in (parameters or {}).items()
+            if _text(self.input_parameters.get(key)) != _text(value)
+        ]
+        for name, resource in other_template["Resources"].items():
+            text = json.dumps(resource)
+            if (
+                name in self._resource_json_map
+                and name not in actions["Modify"]
+                and any(f'"Ref": "{key}"' in text or f"${{{key}}}" in text for key in changed)
+            ):
+                actions["Modify"].append(name)
+        return actions
+
+    parsing.ResourceMap.build_resource_diff = build_resource_diff  # type: ignore[method-assign]
+
+
+def _patch_lambda_invoke() -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: PLC0415
+
+    original = LambdaSimpleBackend.invoke
+
+    def invoke(
+        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> bytes | str | None:
+        if options.invoke is None:
+            return original(self, function_name, qualifier, body, headers, response_headers)
+        name = function_name.rsplit(":", 1)[-1]
+        payload = body.encode() if isinstance(body, str) else bytes(body or b"{}")
+        if headers.get("X-Amz-Invocation-Type") == "Event" and options.invoke_async is not None:
+            options.invoke_async(name, payload, None)
+            return b""
+        result, error = options.invoke(name, payload)
+        if error is not None:
+            response_headers["x-amz-function-error"] = error
+        return result
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+
+
+def _patch_eventbridge_lambda_targets() -> None:
+    from moto.events import models as events  # noqa: PLC0415
+
+    original = events.Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        lambdas = [target for target in self.targets if target["Arn"].startswith("arn:aws:lambda:")]
+        others = copy.copy(self)  # moto raises on a Lambda target: give it the other targets only
+        others.targets = [target for target in self.targets if target not in lambdas]
+        original(others, original_event, transform_input)
+        if options.invoke_async is None or not self.event_pattern.matches_event(original_event):
+            return
+        for target in lambdas:
+            options.invoke_async(
+                target["Arn"].rsplit(":", 1)[-1],
+                json.dumps(original_event).encode(),
+                target.get("DeadLetterConfig", {}).get("Arn"),
+            )
+
+    events.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
 def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -328,5 +420,8 @@ def apply() -> None:
     _patch_stack_failures()
     _patch_equals()
     _patch_no_op_update()
+    _patch_parameter_change()
+    _patch_lambda_invoke()
+    _patch_eventbridge_lambda_targets()
     _patch_settle_delay()
     _applied = True

@@ -1,0 +1,388 @@
+"""The whole application on the local stack, through HTTP only; boto3 on the local AWS checks effects."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from local.template import load
+
+from agentcore_ecr.domain.lifecycle import lifecycle_rules
+from tests.integration.conftest import ROOT, LocalStackProcess, start_local_stack, stop_local_stack
+
+pytestmark = pytest.mark.integration
+
+
+def create(local: LocalStackProcess, body: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+    response = local.request("POST", "/repositories", body, {"Idempotency-Key": key} if key else None)
+    assert response.status == 202, response.body
+    assert response.headers["Location"] == f"/operations/{response.body['operationId']}"
+    operation: dict[str, Any] = response.body
+    return operation
+
+
+def created(local: LocalStackProcess, body: dict[str, Any]) -> dict[str, Any]:
+    operation = local.wait(create(local, body)["operationId"])
+    assert operation["status"] == "SUCCEEDED", operation
+    return operation
+
+
+def ecr_tags(local: LocalStackProcess, arn: str) -> dict[str, str]:
+    tags = local.client("ecr").list_tags_for_resource(resourceArn=arn)["tags"]
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+def stack_parameters(local: LocalStackProcess, stack_name: str) -> dict[str, str]:
+    stack = local.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+
+def push_image(local: LocalStackProcess, name: str, tag: str) -> None:
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"digest": f"sha256:{uuid.uuid4().hex * 2}"},
+        "layers": [],
+    }
+    local.client("ecr").put_image(repositoryName=name, imageManifest=json.dumps(manifest), imageTag=tag)
+
+
+def test_create_poll_get_and_the_settings_in_ecr_and_the_stack(local: LocalStackProcess, name: str) -> None:
+    body = {
+        "name": name,
+        "imageScanning": False,
+        "imageTagMutability": "MUTABLE",
+        "encryption": "AES256",
+        "lifecyclePolicy": {"untaggedExpiryDays": 9, "maxImageCount": 25},
+        "tags": {"team": "agents", "empty": ""},
+    }
+    accepted = create(local, body)
+    assert accepted["status"] == "RUNNING"
+    running = local.request("GET", f"/operations/{accepted['operationId']}")
+    assert running.body["status"] in ("RUNNING", "SUCCEEDED")
+
+    operation = local.wait(accepted["operationId"])
+
+    assert operation["status"] == "SUCCEEDED", operation
+    got = local.request("GET", f"/repositories/{name}")
+    assert got.status == 200
+    assert got.body == operation["repository"]
+    repository = local.client("ecr").describe_repositories(repositoryNames=[name])["repositories"][0]
+    assert repository["imageScanningConfiguration"] == {"scanOnPush": False}
+    assert repository["imageTagMutability"] == "MUTABLE"
+    assert repository["encryptionConfiguration"]["encryptionType"] == "AES256"
+    policy = local.client("ecr").get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
+    assert json.loads(policy) == lifecycle_rules(9, 25)
+    tags = ecr_tags(local, repository["repositoryArn"])
+    assert tags["team"] == "agents"
+    assert tags["empty"] == ""
+    assert tags["ManagedBy"] == "agentcore-ecr"
+    parameters = stack_parameters(local, got.body["stackName"])
+    assert parameters["ImageScanOnPush"] == "false"
+    assert parameters["UntaggedExpiryDays"] == "9"
+    assert parameters["MaxImageCount"] == "25"
+
+
+def test_upsert_lifecycle_change_and_delete(local: LocalStackProcess, name: str) -> None:
+    first = created(local, {"name": name})
+
+    update = created(local, {"name": name, "imageScanning": False, "tags": {"team": "b"}})
+    assert update["action"] == "UPDATE"
+    assert update["repository"]["imageScanning"] is False
+    repository = local.client("ecr").describe_repositories(repositoryNames=[name])["repositories"][0]
+    assert repository["imageScanningConfiguration"] == {"scanOnPush": False}
+    assert ecr_tags(local, repository["repositoryArn"])["team"] == "b"
+
+    response = local.request(
+        "PUT", f"/lifecycle-policies/{name}", {"untaggedExpiryDays": 2, "maxImageCount": 5}
+    )
+    assert response.status == 202
+    assert response.body["action"] == "UPDATE_LIFECYCLE"
+    assert local.wait(response.body["operationId"])["status"] == "SUCCEEDED"
+    policy = local.request("GET", f"/lifecycle-policies/{name}")
+    assert policy.body["untaggedExpiryDays"] == 2
+    assert json.loads(policy.body["policyText"]) == lifecycle_rules(2, 5)
+    assert stack_parameters(local, first["repository"]["stackName"])["UntaggedExpiryDays"] == "2"
+    assert ecr_tags(local, repository["repositoryArn"])["team"] == "b", "a lifecycle change keeps the tags"
+
+    deleted = local.request("DELETE", f"/repositories/{name}")
+    assert deleted.status == 202
+    assert local.wait(deleted.body["operationId"])["status"] == "SUCCEEDED"
+    assert local.request("GET", f"/repositories/{name}").status == 404
+
+
+def test_delete_refused_while_images_exist_then_force_delete(local: LocalStackProcess, name: str) -> None:
+    operation = created(local, {"name": name})
+    push_image(local, name, "v1")
+    push_image(local, name, "v2")
+
+    refused = local.request("DELETE", f"/repositories/{name}")
+    assert refused.status == 409
+    assert refused.body["error"]["code"] == "RepositoryNotEmpty"
+    assert len(local.client("ecr").list_images(repositoryName=name)["imageIds"]) == 2
+
+    forced = local.request("DELETE", f"/repositories/{name}?force=true")
+    assert forced.status == 202
+    assert local.wait(forced.body["operationId"])["status"] == "SUCCEEDED"
+    ecr = local.client("ecr")
+    with pytest.raises(ecr.exceptions.RepositoryNotFoundException):
+        ecr.describe_repositories(repositoryNames=[name])
+    stacks = local.client("cloudformation").describe_stacks()["Stacks"]
+    assert operation["repository"]["stackName"] not in {stack["StackName"] for stack in stacks}
+
+
+def test_list_pagination_and_environment_filter(local: LocalStackProcess) -> None:
+    prefix = f"list-{uuid.uuid4().hex[:6]}"
+    names = [f"{prefix}/{letter}" for letter in "abcde"]
+    operations = [create(local, {"name": n, "environment": "staging"}) for n in names]
+    operations.append(create(local, {"name": f"{prefix}/prod", "environment": "prod"}))
+    for operation in operations:
+        assert local.wait(operation["operationId"])["status"] == "SUCCEEDED"
+
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = local.request("GET", f"/repositories?environment=staging&limit=2{token}")
+        assert page.status == 200
+        assert len(page.body["items"]) <= 2
+        seen.extend(item["name"] for item in page.body["items"] if item["name"].startswith(prefix))
+        if page.body["nextToken"] is None:
+            break
+        token = f"&nextToken={page.body['nextToken']}"
+    assert seen == names
+    assert local.request("GET", "/repositories?limit=0").status == 400
+
+
+def test_auth_token(local: LocalStackProcess) -> None:
+    response = local.request("POST", "/auth-token")
+
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert set(response.body) == {"username", "password", "proxyEndpoint", "expiresAt"}
+    logs = (ROOT / ".local" / "logs" / "AuthTokenFunction.log").read_text()
+    assert "registry token issued" in logs
+    assert response.body["password"] not in logs
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw"),
+    [
+        ("POST", "/repositories", b"{not json"),
+        ("POST", "/repositories", b'{"name": "Bad_Name!"}'),
+        ("POST", "/repositories", b'{"name": "ok-name", "colour": "blue"}'),
+        ("POST", "/repositories", b'{"name": "ok-name", "environment": "qa"}'),
+        ("POST", "/repositories", b'{"name": "ok-name", "lifecyclePolicy": {"untaggedExpiryDays": 0}}'),
+        ("POST", "/repositories", b'{"name": "ok-name", "tags": {"aws:x": "y"}}'),
+        ("POST", "/repositories", b'[{"name": "ok-name"}]'),
+        ("PUT", "/lifecycle-policies/ok-name", b'{"maxImageCount": 0}'),
+        ("GET", "/repositories?limit=101", None),
+        ("GET", "/repositories/UPPER", None),
+    ],
+)
+def test_bad_input_is_400_and_creates_nothing(
+    local: LocalStackProcess, method: str, path: str, raw: bytes | None
+) -> None:
+    before = local.client("ecr").describe_repositories()["repositories"]
+
+    response = local.request(method, path, raw=raw)
+
+    assert response.status == 400, response.body
+    assert response.body["error"]["code"] == "ValidationError"
+    assert local.client("ecr").describe_repositories()["repositories"] == before
+
+
+def test_not_found(local: LocalStackProcess) -> None:
+    for path in ["/repositories/nope/none", "/lifecycle-policies/nope", f"/operations/{uuid.uuid4()}"]:
+        response = local.request("GET", path)
+        assert response.status == 404
+        assert response.body["error"]["code"] == "NotFound"
+    unknown = local.request("GET", "/no-such-route")
+    assert unknown.status == 403
+    assert unknown.body["error"]["code"] == "AccessDenied"
+
+
+def test_idempotency_keys(local: LocalStackProcess, name: str) -> None:
+    key = uuid.uuid4().hex
+    first = create(local, {"name": name}, key)
+    again = create(local, {"name": name}, key)
+    assert again["operationId"] == first["operationId"]
+    local.wait(first["operationId"])
+    after = create(local, {"name": name}, key)
+    assert after["operationId"] == first["operationId"]
+    assert after["status"] == "SUCCEEDED"
+
+    reused = local.request(
+        "POST", "/repositories", {"name": name, "imageScanning": False}, {"Idempotency-Key": key}
+    )
+    assert reused.status == 422
+    assert reused.body["error"]["code"] == "IdempotencyKeyReused"
+
+
+@pytest.mark.parametrize("suffix", ["agent.v2", "agent_b", "deep/er/path-x"])
+def test_names_with_dots_underscores_and_slashes(local: LocalStackProcess, suffix: str) -> None:
+    name = f"n{uuid.uuid4().hex[:6]}/{suffix}"
+
+    operation = created(local, {"name": name})
+
+    assert operation["repository"]["name"] == name
+    assert local.request("GET", f"/repositories/{name}").body["name"] == name
+
+
+def test_a_repository_created_outside_is_left_alone(local: LocalStackProcess, name: str) -> None:
+    local.client("ecr").create_repository(repositoryName=name)
+
+    response = local.request("POST", "/repositories", {"name": name})
+    assert response.status == 409
+    assert response.body["error"]["code"] == "RepositoryExists"
+    deleted = local.request("DELETE", f"/repositories/{name}?force=true")
+    assert deleted.status == 409
+    assert deleted.body["error"]["code"] == "NotManaged"
+    assert local.client("ecr").describe_repositories(repositoryNames=[name])["repositories"]
+
+
+def results_queue(local: LocalStackProcess) -> str:
+    sqs, events = local.client("sqs"), local.client("events")
+    suffix = uuid.uuid4().hex[:8]
+    url: str = sqs.create_queue(QueueName=f"results-{suffix}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name=f"results-{suffix}",
+        EventBusName="agentcore-ecr",
+        EventPattern=json.dumps(
+            {"source": ["agentcore.ecr"], "detail-type": [{"prefix": "Repository Operation"}]}
+        ),
+    )
+    events.put_targets(
+        Rule=f"results-{suffix}", EventBusName="agentcore-ecr", Targets=[{"Id": "q", "Arn": arn}]
+    )
+    return url
+
+
+def wait_for_event(
+    local: LocalStackProcess, queue_url: str, name: str, timeout: float = 60
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in (
+            local.client("sqs")
+            .receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+            .get("Messages", [])
+        ):
+            event: dict[str, Any] = json.loads(message["Body"])
+            if event["detail"].get("repositoryName") == name:
+                return event
+        time.sleep(0.25)
+    raise AssertionError(f"no result event for {name}")
+
+
+def test_eventbridge_provisioning_and_its_result_events(local: LocalStackProcess, name: str) -> None:
+    queue_url = results_queue(local)
+    events = local.client("events")
+
+    def provision(detail: dict[str, Any]) -> None:
+        entry = {
+            "Source": "agentcore.ecr",
+            "DetailType": "Repository Provisioning Requested",
+            "Detail": json.dumps(detail),
+            "EventBusName": "agentcore-ecr",
+        }
+        assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+
+    provision({"name": name, "tags": {"via": "eventbridge"}})
+    succeeded = wait_for_event(local, queue_url, name)
+    assert succeeded["detail-type"] == "Repository Operation Succeeded"
+    assert succeeded["detail"]["repository"]["tags"] == {"via": "eventbridge"}
+    assert local.request("GET", f"/repositories/{name}").status == 200
+
+    invalid = f"-bad-{uuid.uuid4().hex[:6]}"
+    provision({"name": invalid})
+    failed = wait_for_event(local, queue_url, invalid)
+    assert failed["detail-type"] == "Repository Operation Failed"
+    assert failed["detail"]["error"]["code"] == "ValidationError"
+
+
+def test_a_dozen_concurrent_creates_all_succeed(local: LocalStackProcess) -> None:
+    prefix = f"many-{uuid.uuid4().hex[:6]}"
+    names = [f"{prefix}/agent-{index}" for index in range(12)]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        accepted = list(pool.map(lambda n: create(local, {"name": n}), names))
+        finished = list(pool.map(lambda op: local.wait(op["operationId"], timeout=180), accepted))
+
+    assert [operation["status"] for operation in finished] == ["SUCCEEDED"] * 12
+    listed = local.request("GET", "/repositories?limit=100").body["items"]
+    assert sorted(item["name"] for item in listed if item["name"].startswith(prefix)) == sorted(names)
+
+
+def test_make_invoke_runs_one_function(local: LocalStackProcess) -> None:
+    port = local.aws.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "local.invoke", "ListRepositoriesFunction", "events/list_repositories.json",
+         "--aws-port", port],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout)
+    assert response["statusCode"] == 200
+    assert "items" in json.loads(response["body"])
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found |= {int(child), *children_of(int(child))}
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_sigterm_stops_the_whole_process_tree() -> None:
+    stack = start_local_stack()
+    workers = children_of(stack.process.pid)
+    assert len(workers) >= 12, "one worker process per function at least"
+
+    stop_local_stack(stack)
+
+    assert stack.process.returncode == 0
+    time.sleep(0.5)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists() and _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_each_worker_has_its_functions_own_environment(local: LocalStackProcess) -> None:
+    environments: dict[str, dict[str, str]] = {}
+    for pid in children_of(local.process.pid):
+        try:
+            raw = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        variables = dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+        if "AWS_LAMBDA_FUNCTION_NAME" in variables:
+            environments[variables["AWS_LAMBDA_FUNCTION_NAME"]] = variables
+    template = load(ROOT / "template.yaml")
+    functions = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"]
+
+    assert set(environments) == set(functions)
+    for function in functions:
+        own = template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
+        assert ("STATE_MACHINE_ARN" in environments[function]) == ("STATE_MACHINE_ARN" in own), function
+        assert ("CLOUDFORMATION_ROLE_ARN" in environments[function]) == ("CLOUDFORMATION_ROLE_ARN" in own)
+        assert environments[function]["EVENT_BUS_NAME"] == "agentcore-ecr"
+        assert environments[function]["AWS_ENDPOINT_URL"] == local.aws
+    assert environments["StartStackChangeFunction"]["STACK_POLL_INTERVAL_SECONDS"] == "1"
+    assert environments["CreateRepositoryFunction"]["STATE_MACHINE_ARN"].startswith("arn:aws:states:")
