@@ -87,6 +87,7 @@ class FunctionRuntime:
 
     def stop(self) -> None:
         self._closed = True
+        self._server.shutdown()
         for worker in self._workers:
             worker.terminate()
         for worker in self._workers:
@@ -94,7 +95,6 @@ class FunctionRuntime:
                 worker.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 worker.kill()
-        self._server.shutdown()
         self._server.server_close()
 
     def invoke(self, payload: bytes) -> tuple[bytes, str | None]:
@@ -144,6 +144,7 @@ class FunctionRuntime:
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the supervisor only, which stops the workers in order
         )
         self._workers.append(worker)
 
@@ -187,12 +188,15 @@ class FunctionRuntime:
             def _reply(
                 self, status: HTTPStatus, body: bytes = b"", headers: dict[str, str] | None = None
             ) -> None:
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # a worker stopped while it waited for an invocation
 
             def do_GET(self) -> None:
                 if self.path != f"{RUNTIME_PREFIX}/invocation/next":
