@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
+from local.template import load
 
 from agentcore_ecr import wiring
 from agentcore_ecr.domain.models import Action, CreateRepositoryRequest, WorkflowInput
@@ -29,27 +29,9 @@ EVENTS = ROOT / "events"
 RESULT_TYPES = ["Repository Operation Succeeded", "Repository Operation Failed"]
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form intrinsics, kept as {"!Tag": value}."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        assert isinstance(node, yaml.MappingNode)
-        value = loader.construct_mapping(node, deep=True)
-    return {f"!{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
 def load_template(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-    return loaded
+    """The template with intrinsics in their long form ({"Ref": ...}, {"Fn::Sub": ...})."""
+    return load(path)
 
 
 def functions(template: dict[str, Any]) -> dict[str, str]:
@@ -140,9 +122,9 @@ class Deployment:
         workflow = self.template["Resources"]["RepositoryWorkflow"]["Properties"]
         definition = (ROOT / workflow["DefinitionUri"]).read_text()
         for key, value in workflow["DefinitionSubstitutions"].items():
-            if isinstance(value, dict) and "!GetAtt" in value:
-                resolved = arns[value["!GetAtt"].split(".")[0]]
-            elif value == {"!Ref": "EventBus"}:
+            if isinstance(value, dict) and "Fn::GetAtt" in value:
+                resolved = arns[value["Fn::GetAtt"][0]]
+            elif value == {"Ref": "EventBus"}:
                 resolved = bus_name
             else:
                 raise AssertionError(f"unexpected substitution {key}: {value}")

@@ -35,8 +35,8 @@ def repository(template: dict[str, Any]) -> dict[str, Any]:
 def lifecycle_branches(template: dict[str, Any]) -> tuple[str, str, str]:
     """(condition, text when it holds, text when it does not) of LifecyclePolicyText's !If."""
     text = repository(template)["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"]
-    condition, when_true, when_false = text["!If"]
-    return condition, when_true["!Sub"], when_false["!Sub"]
+    condition, when_true, when_false = text["Fn::If"]
+    return condition, when_true["Fn::Sub"], when_false["Fn::Sub"]
 
 
 def render(text: str, parameters: dict[str, str]) -> str:
@@ -66,7 +66,7 @@ def render_policy(template: dict[str, Any], policy: LifecyclePolicy) -> dict[str
 
 def test_has_max_image_count_is_max_image_count_not_zero(template: dict[str, Any]) -> None:
     assert template["Conditions"]["HasMaxImageCount"] == {
-        "!Not": [{"!Equals": [{"!Ref": P_MAX_IMAGES}, "0"]}]
+        "Fn::Not": [{"Fn::Equals": [{"Ref": P_MAX_IMAGES}, "0"]}]
     }
 
 
