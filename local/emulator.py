@@ -11,9 +11,12 @@ never knows: it talks to what looks like AWS.
 2. FAILED_CREATE_ROLLS_BACK - a resource that fails makes moto's CreateStack raise and leaves the
    stack in CREATE_IN_PROGRESS for ever. AWS accepts the call, rolls back, ends in
    ROLLBACK_COMPLETE and gives the reason in a CREATE_FAILED stack event.
-3. FAILED_UPDATE_ROLLS_BACK - the same for UpdateStack: AWS ends in UPDATE_ROLLBACK_COMPLETE.
+3. FAILED_UPDATE_ROLLS_BACK - the same for UpdateStack: AWS ends in UPDATE_ROLLBACK_COMPLETE with
+   the previous template, parameters and tags. (Not mended: a rename, which moto does by deleting
+   the old repository first; the service never renames a stack's repository.)
 4. FAILED_DELETE_KEEPS_STACK - DeleteStack of a repository with images raises in moto and yet
-   removes the stack, leaving the repository behind. AWS ends in DELETE_FAILED and keeps both.
+   removes the stack, leaving the repository behind. AWS ends in DELETE_FAILED and keeps both;
+   a stack being deleted is found by name (DELETE_IN_PROGRESS) until it is gone.
 5. EQUALS_COMPARES_TEXT - moto resolves Number parameters to numbers, so `!Equals [!Ref Count, "0"]`
    is false for 0. AWS compares the two values as strings.
 6. NO_OP_UPDATE_BY_VALUE - moto finds "No updates are to be performed" only when the resolved
@@ -192,15 +195,11 @@ def _patch_ecr_repository() -> None:
     repository_cls.delete = delete  # type: ignore[method-assign]
 
 
-def _patch_stack_failures() -> None:
+def _patch_failed_create() -> None:
     from moto.cloudformation import models as cfn  # noqa: PLC0415
 
-    stack_cls = cfn.Stack
     original_create_stack = cfn.CloudFormationBackend.create_stack
-    original_create_resources = stack_cls.create_resources
-    original_update = stack_cls.update
-    original_delete = stack_cls.delete
-    original_backend_delete = cfn.CloudFormationBackend.delete_stack
+    original_create_resources = cfn.Stack.create_resources
 
     def create_stack(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         known = set(self.stacks)
@@ -228,14 +227,55 @@ def _patch_stack_failures() -> None:
         original_create_resources(self)
         _hold(self)
 
+    cfn.Stack.create_resources = create_resources  # type: ignore[method-assign]
+    cfn.CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
+
+
+def _patch_failed_update() -> None:
+    from moto.cloudformation import models as cfn  # noqa: PLC0415
+
+    original_update = cfn.Stack.update
+
     def update(self: Any, *args: Any, **kwargs: Any) -> None:
+        resources = self.resource_map
+        before = (
+            self.template,
+            self.parameters,
+            self.tags,
+            resources._template,
+            resources.input_parameters,
+            resources._resource_json_map,
+        )
         try:
             original_update(self, *args, **kwargs)
         except Exception as error:  # noqa: BLE001 - any resource failure rolls the update back
             _resource_event(self, _first_resource(self), "UPDATE_FAILED", _reason(error))
+            # The rollback puts back the previous template, parameters and tags.
+            (
+                self.template,
+                self.parameters,
+                self.tags,
+                resources._template,
+                resources.input_parameters,
+                resources._resource_json_map,
+            ) = before
+            self._parse_template()
+            resources.load_parameters()
+            resources.load_conditions()
             self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
             self.status = "UPDATE_ROLLBACK_COMPLETE"
         _hold(self)
+
+    cfn.Stack.update = update  # type: ignore[method-assign]
+
+
+def _patch_failed_delete() -> None:
+    from moto.cloudformation import models as cfn  # noqa: PLC0415
+    from moto.cloudformation.exceptions import ValidationError  # noqa: PLC0415
+
+    original_delete = cfn.Stack.delete
+    original_backend_delete = cfn.CloudFormationBackend.delete_stack
+    original_describe = cfn.CloudFormationBackend.describe_stacks
 
     def delete(self: Any) -> None:
         try:
@@ -253,14 +293,27 @@ def _patch_stack_failures() -> None:
     def backend_delete_stack(self: Any, name_or_stack_id: str) -> None:
         original_backend_delete(self, name_or_stack_id)
         for stack_id, stack in list(self.deleted_stacks.items()):
-            if stack.status == "DELETE_FAILED":
+            if _settled_status(stack) == "DELETE_FAILED":  # not the status shown while it settles
                 self.stacks[stack_id] = self.deleted_stacks.pop(stack_id)
 
-    stack_cls.create_resources = create_resources  # type: ignore[method-assign]
-    cfn.CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
-    stack_cls.update = update  # type: ignore[method-assign]
-    stack_cls.delete = delete  # type: ignore[method-assign]
+    def describe_stacks(self: Any, name_or_stack_id: str) -> list[Any]:
+        """A stack being deleted is still found by name (DELETE_IN_PROGRESS) until it settles."""
+        settling = [
+            stack
+            for stack in self.deleted_stacks.values()
+            if _settling(stack) and (not name_or_stack_id or stack.name == name_or_stack_id)
+        ]
+        try:
+            found: list[Any] = original_describe(self, name_or_stack_id)
+        except ValidationError:
+            if not settling:
+                raise
+            return settling[:1]
+        return found if name_or_stack_id else [*found, *settling]
+
+    cfn.Stack.delete = delete  # type: ignore[method-assign]
     cfn.CloudFormationBackend.delete_stack = backend_delete_stack  # type: ignore[method-assign]
+    cfn.CloudFormationBackend.describe_stacks = describe_stacks  # type: ignore[method-assign]
 
 
 def _patch_equals() -> None:
@@ -390,6 +443,14 @@ _IN_PROGRESS = {
 }
 
 
+def _settled_status(stack: Any) -> str:
+    return str(stack.__dict__.get("_status", ""))
+
+
+def _settling(stack: Any) -> bool:
+    return time.monotonic() < float(stack.__dict__.get("_settles_at", 0.0))
+
+
 def _hold(stack: Any) -> None:
     """Report the stack as still working for `options.settle_seconds`."""
     if options.settle_seconds > 0:
@@ -417,7 +478,9 @@ def apply() -> None:
     if _applied:
         return
     _patch_ecr_repository()
-    _patch_stack_failures()
+    _patch_failed_create()
+    _patch_failed_update()
+    _patch_failed_delete()
     _patch_equals()
     _patch_no_op_update()
     _patch_parameter_change()

@@ -1,0 +1,632 @@
+"""local/emulator.py: each patch holds moto to what AWS does, checked through boto3 as a caller sees it.
+
+One test (or more) per name of PATCHES; each says the AWS behaviour it pins. CloudFormation is driven
+directly with the repository template, not through the service.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from io import BytesIO
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from local import emulator
+
+from agentcore_ecr.domain.lifecycle import lifecycle_policy_text
+from agentcore_ecr.domain.stack import render_template
+from tests.deployment import ROOT
+
+REGION = "us-east-1"
+TEMPLATE = ROOT / "functions" / "agentcore_ecr" / "templates" / "repository.yaml"
+STACK = "agentcore-emulator-test"
+NAME = "team/agent-a"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+# Helpers ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cfn(aws: None) -> Any:
+    return boto3.client("cloudformation", region_name=REGION)
+
+
+@pytest.fixture
+def ecr(aws: None) -> Any:
+    return boto3.client("ecr", region_name=REGION)
+
+
+def template(tags: dict[str, str] | None = None) -> str:
+    """The repository template as the service renders it, with the caller's tags."""
+    return render_template(TEMPLATE.read_text(), tags or {})
+
+
+DEFAULTS = {
+    "RepositoryName": NAME,
+    "Environment": "dev",
+    "ImageScanOnPush": "true",
+    "ImageTagMutability": "IMMUTABLE",
+    "EncryptionType": "AES256",  # no KMS key to make
+    "KmsKeyArn": "",
+    "UntaggedExpiryDays": "30",
+    "MaxImageCount": "0",
+    "EmptyOnDelete": "false",
+}
+
+
+def parameters(**values: str) -> list[dict[str, str]]:
+    """Every parameter, given explicitly as the service does: DEFAULTS with `values` instead.
+
+    (moto's UsePreviousValue fails for a parameter the stack took by default: all are given.)
+    """
+    chosen = {**DEFAULTS, **values}
+    return [{"ParameterKey": key, "ParameterValue": value} for key, value in chosen.items()]
+
+
+def previous_values(*keys: str) -> list[dict[str, Any]]:
+    return [{"ParameterKey": key, "UsePreviousValue": True} for key in keys]
+
+
+def create(cfn: Any, tags: dict[str, str] | None = None, stack: str = STACK, **values: str) -> str:
+    stack_id: str = cfn.create_stack(
+        StackName=stack, TemplateBody=template(tags), Parameters=parameters(**values)
+    )["StackId"]
+    return stack_id
+
+
+def describe(cfn: Any, stack: str = STACK) -> dict[str, Any]:
+    described: dict[str, Any] = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    return described
+
+
+def status(cfn: Any, stack: str = STACK) -> str:
+    return str(describe(cfn, stack)["StackStatus"])
+
+
+def stack_parameters(cfn: Any, stack: str = STACK) -> dict[str, str]:
+    return {item["ParameterKey"]: item["ParameterValue"] for item in describe(cfn, stack)["Parameters"]}
+
+
+def resource_events(cfn: Any, status_: str, stack: str = STACK) -> list[dict[str, Any]]:
+    """The stack's events of `status_` for its Repository resource."""
+    return [
+        event
+        for event in cfn.describe_stack_events(StackName=stack)["StackEvents"]
+        if event["LogicalResourceId"] == "Repository" and event["ResourceStatus"] == status_
+    ]
+
+
+def repository(ecr: Any, name: str = NAME) -> dict[str, Any]:
+    found: dict[str, Any] = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
+    return found
+
+
+def repository_exists(ecr: Any, name: str = NAME) -> bool:
+    try:
+        repository(ecr, name)
+    except ecr.exceptions.RepositoryNotFoundException:
+        return False
+    return True
+
+
+def repository_tags(ecr: Any, name: str = NAME) -> dict[str, str]:
+    arn = repository(ecr, name)["repositoryArn"]
+    return {tag["Key"]: tag["Value"] for tag in ecr.list_tags_for_resource(resourceArn=arn)["tags"]}
+
+
+def lifecycle_policy(ecr: Any, name: str = NAME) -> Any:
+    return json.loads(ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"])
+
+
+def push_image(ecr: Any, tag: str, name: str = NAME) -> None:
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "digest": f"sha256:{tag:0>64}",
+        },
+        "layers": [],
+    }
+    ecr.put_image(repositoryName=name, imageManifest=json.dumps(manifest), imageTag=tag)
+
+
+def image_tags(ecr: Any, name: str = NAME) -> list[str]:
+    return sorted(image["imageTag"] for image in ecr.list_images(repositoryName=name)["imageIds"])
+
+
+def create_function(name: str) -> str:
+    """A Lambda function in moto (its code never runs: invocations go to the emulator's options)."""
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    arn: str = boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+    )["FunctionArn"]
+    return arn
+
+
+# The list of patches ------------------------------------------------------------------------
+
+
+def test_patches_are_the_numbered_list_of_the_docstring() -> None:
+    """PATCHES names the patches in the order and with the names the module's docstring numbers."""
+    assert emulator.__doc__ is not None
+    numbered = re.findall(r"^\s*(\d+)\. ([A-Z][A-Z_]*) - ", emulator.__doc__, flags=re.MULTILINE)
+    assert [int(number) for number, _ in numbered] == list(range(1, len(numbered) + 1))
+    assert tuple(name for _, name in numbered) == emulator.PATCHES
+    assert len(set(emulator.PATCHES)) == len(emulator.PATCHES)
+
+
+# 1. ECR_REPOSITORY_PROPERTIES -----------------------------------------------------------------
+
+
+def test_repository_gets_every_property_of_the_template(cfn: Any, ecr: Any) -> None:
+    """AWS: the repository has the scan, encryption, lifecycle policy and tags the template gives it."""
+    create(
+        cfn,
+        {"team": "a"},
+        ImageScanOnPush="true",
+        EncryptionType="AES256",
+        UntaggedExpiryDays="7",
+        MaxImageCount="3",
+    )
+    assert status(cfn) == "CREATE_COMPLETE"
+
+    found = repository(ecr)
+    assert found["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert found["encryptionConfiguration"]["encryptionType"] == "AES256"
+    assert found["imageTagMutability"] == "IMMUTABLE"
+    assert lifecycle_policy(ecr) == json.loads(lifecycle_policy_text(7, 3))
+    assert repository_tags(ecr) == {
+        "ManagedBy": "agentcore-ecr",
+        "Environment": "dev",
+        "agentcore:repository": NAME,
+        "team": "a",
+    }
+
+
+def test_scan_on_push_false_is_stored_as_false(cfn: Any, ecr: Any) -> None:
+    """AWS: ImageScanOnPush "false" is scanOnPush False (the string is not truthy)."""
+    create(cfn, ImageScanOnPush="false")
+    assert repository(ecr)["imageScanningConfiguration"] == {"scanOnPush": False}
+
+
+def test_update_that_drops_a_caller_tag_removes_it(cfn: Any, ecr: Any) -> None:
+    """AWS: the repository's tags are exactly the template's after an update, not a union."""
+    create(cfn, {"team": "a", "cost-centre": "42"})
+    assert {"team": "a", "cost-centre": "42"}.items() <= repository_tags(ecr).items()
+
+    cfn.update_stack(StackName=STACK, TemplateBody=template({"team": "b"}), Parameters=parameters())
+
+    assert status(cfn) == "UPDATE_COMPLETE"
+    tags = repository_tags(ecr)
+    assert tags["team"] == "b"
+    assert "cost-centre" not in tags
+    assert tags["ManagedBy"] == "agentcore-ecr"
+
+
+def test_empty_on_delete_lets_the_stack_delete_a_repository_with_images(cfn: Any, ecr: Any) -> None:
+    """AWS: EmptyOnDelete=true deletes the repository with its images when the stack is deleted."""
+    stack_id = create(cfn, EmptyOnDelete="true")
+    push_image(ecr, "v1")
+    assert image_tags(ecr) == ["v1"]
+
+    cfn.delete_stack(StackName=STACK)
+
+    assert not repository_exists(ecr)
+    assert status(cfn, stack_id) == "DELETE_COMPLETE"
+    with pytest.raises(ClientError, match="does not exist"):
+        cfn.describe_stacks(StackName=STACK)
+
+
+# 2. FAILED_CREATE_ROLLS_BACK -----------------------------------------------------------------
+
+
+def test_failed_create_rolls_back(cfn: Any, ecr: Any) -> None:
+    """AWS: CreateStack is accepted; the resource fails, the stack rolls back to ROLLBACK_COMPLETE."""
+    ecr.create_repository(repositoryName=NAME)
+
+    stack_id = create(cfn)  # does not raise
+
+    assert stack_id.startswith(f"arn:aws:cloudformation:{REGION}:")
+    stack = describe(cfn)
+    assert stack["StackId"] == stack_id
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert not stack.get("Outputs")
+    (failed,) = resource_events(cfn, "CREATE_FAILED")
+    assert "already exists" in failed["ResourceStatusReason"]
+    assert status(cfn) == "ROLLBACK_COMPLETE"  # described again: the stack is still there
+    assert [s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"]] == ["ROLLBACK_COMPLETE"]
+    assert "ManagedBy" not in repository_tags(ecr)  # the repository that was there is untouched
+
+
+# 3. FAILED_UPDATE_ROLLS_BACK -----------------------------------------------------------------
+
+
+def _rename_to_existing(cfn: Any, ecr: Any) -> None:
+    """An update that fails: the new RepositoryName is taken by another repository."""
+    create(cfn)
+    ecr.create_repository(repositoryName="team/taken")
+    cfn.update_stack(
+        StackName=STACK, TemplateBody=template(), Parameters=parameters(RepositoryName="team/taken")
+    )
+
+
+def _change_encryption_of_repository_with_images(cfn: Any, ecr: Any) -> None:
+    """An update that fails: new encryption means replacing the repository.
+
+    AWS refuses to replace a resource with a custom name; moto tries, and cannot delete the old
+    repository because it holds images. Either way the resource update fails.
+    """
+    create(cfn)
+    push_image(ecr, "v1")
+    cfn.update_stack(StackName=STACK, TemplateBody=template(), Parameters=parameters(EncryptionType="KMS"))
+
+
+@pytest.mark.parametrize("fail_update", [_rename_to_existing, _change_encryption_of_repository_with_images])
+def test_failed_update_rolls_back(cfn: Any, ecr: Any, fail_update: Callable[[Any, Any], None]) -> None:
+    """AWS: UpdateStack is accepted; the resource fails, the stack ends in UPDATE_ROLLBACK_COMPLETE."""
+    fail_update(cfn, ecr)  # does not raise
+
+    assert status(cfn) == "UPDATE_ROLLBACK_COMPLETE"
+    (failed,) = resource_events(cfn, "UPDATE_FAILED")
+    assert failed["ResourceStatusReason"]
+    latest = cfn.describe_stack_events(StackName=STACK)["StackEvents"][0]
+    assert (latest["LogicalResourceId"], latest["ResourceStatus"]) == (STACK, "UPDATE_ROLLBACK_COMPLETE")
+
+
+def test_failed_update_keeps_the_repository_and_its_images(cfn: Any, ecr: Any) -> None:
+    """AWS: a rolled-back update leaves the stack's repository as it was."""
+    _change_encryption_of_repository_with_images(cfn, ecr)
+    assert repository(ecr)["encryptionConfiguration"]["encryptionType"] == "AES256"
+    assert image_tags(ecr) == ["v1"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="moto replaces a renamed repository by deleting the old one first (and retries the update, "
+    "which then fails on the missing old name): the rollback leaves the stack without its repository",
+)
+def test_failed_rename_keeps_the_original_repository(cfn: Any, ecr: Any) -> None:
+    """AWS: a replacement is created before the old resource goes; when it fails, the old one stays."""
+    _rename_to_existing(cfn, ecr)
+    assert status(cfn) == "UPDATE_ROLLBACK_COMPLETE"
+    assert repository_exists(ecr, NAME)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the UPDATE_FAILED reason is moto's second attempt's error: "
+    "\"The repository with name 'team/agent-a' does not exist ...\", not the name conflict",
+)
+def test_failed_rename_reports_the_name_conflict(cfn: Any, ecr: Any) -> None:
+    """AWS: the UPDATE_FAILED event says the new name already exists."""
+    _rename_to_existing(cfn, ecr)
+    (failed,) = resource_events(cfn, "UPDATE_FAILED")
+    assert "already exists" in failed["ResourceStatusReason"]
+
+
+def test_failed_update_restores_the_previous_parameters(cfn: Any, ecr: Any) -> None:
+    """AWS: after UPDATE_ROLLBACK_COMPLETE the stack has the parameters it had before the update."""
+    _change_encryption_of_repository_with_images(cfn, ecr)
+    assert status(cfn) == "UPDATE_ROLLBACK_COMPLETE"
+    assert stack_parameters(cfn)["EncryptionType"] == "AES256"
+
+
+def test_failed_update_restores_the_previous_template(cfn: Any, ecr: Any) -> None:
+    """AWS: after UPDATE_ROLLBACK_COMPLETE GetTemplate returns the template from before the update."""
+    create(cfn)
+    push_image(ecr, "v1")
+    cfn.update_stack(
+        StackName=STACK, TemplateBody=template({"team": "a"}), Parameters=parameters(EncryptionType="KMS")
+    )
+    assert status(cfn) == "UPDATE_ROLLBACK_COMPLETE"
+    assert cfn.get_template(StackName=STACK)["TemplateBody"] == template()
+
+
+# 4. FAILED_DELETE_KEEPS_STACK ----------------------------------------------------------------
+
+
+def test_failed_delete_keeps_the_stack_and_the_repository(cfn: Any, ecr: Any) -> None:
+    """AWS: deleting a stack whose repository holds images (no EmptyOnDelete) ends in DELETE_FAILED."""
+    create(cfn, EmptyOnDelete="false")
+    push_image(ecr, "v1")
+
+    cfn.delete_stack(StackName=STACK)  # does not raise
+
+    assert status(cfn) == "DELETE_FAILED"  # still found by its name
+    assert [s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"]] == ["DELETE_FAILED"]
+    (failed,) = resource_events(cfn, "DELETE_FAILED")
+    assert "contains images" in failed["ResourceStatusReason"]
+    assert image_tags(ecr) == ["v1"]
+    assert repository_tags(ecr)["ManagedBy"] == "agentcore-ecr"
+
+
+def test_delete_after_a_failed_delete_succeeds_once_the_repository_is_empty(cfn: Any, ecr: Any) -> None:
+    """AWS: a DELETE_FAILED stack can be deleted again; with nothing in the way it goes."""
+    stack_id = create(cfn)
+    push_image(ecr, "v1")
+    cfn.delete_stack(StackName=STACK)
+    assert status(cfn) == "DELETE_FAILED"
+
+    ecr.batch_delete_image(repositoryName=NAME, imageIds=[{"imageTag": "v1"}])
+    cfn.delete_stack(StackName=STACK)
+
+    assert status(cfn, stack_id) == "DELETE_COMPLETE"
+    assert not repository_exists(ecr)
+
+
+# 5. EQUALS_COMPARES_TEXT ----------------------------------------------------------------------
+
+
+def test_max_image_count_zero_gives_a_single_rule(cfn: Any, ecr: Any) -> None:
+    """AWS: `!Equals [!Ref MaxImageCount, "0"]` is true for 0, so HasMaxImageCount is false."""
+    create(cfn, UntaggedExpiryDays="30", MaxImageCount="0")
+    policy = lifecycle_policy(ecr)
+    assert policy == json.loads(lifecycle_policy_text(30, None))
+    assert len(policy["rules"]) == 1
+
+
+def test_max_image_count_above_zero_adds_the_count_rule(cfn: Any, ecr: Any) -> None:
+    """AWS: any other count makes HasMaxImageCount true: the policy has the count rule too."""
+    create(cfn, UntaggedExpiryDays="30", MaxImageCount="10")
+    assert lifecycle_policy(ecr) == json.loads(lifecycle_policy_text(30, 10))
+
+
+# 6. NO_OP_UPDATE_BY_VALUE ---------------------------------------------------------------------
+
+
+def test_update_with_the_same_values_is_refused(cfn: Any) -> None:
+    """AWS: same template, same parameter values (as text, Number ones included) -> no update."""
+    create(cfn, UntaggedExpiryDays="30", MaxImageCount="5")
+
+    with pytest.raises(ClientError, match="No updates are to be performed"):
+        cfn.update_stack(
+            StackName=STACK,
+            TemplateBody=template(),
+            Parameters=parameters(UntaggedExpiryDays="30", MaxImageCount="5"),
+        )
+    assert status(cfn) == "CREATE_COMPLETE"
+
+
+def test_update_with_previous_template_and_values_is_refused(cfn: Any) -> None:
+    """AWS: UsePreviousTemplate with every parameter's previous value is no update either."""
+    create(cfn, UntaggedExpiryDays="30")
+    keys = list(stack_parameters(cfn))
+
+    with pytest.raises(ClientError, match="No updates are to be performed"):
+        cfn.update_stack(StackName=STACK, UsePreviousTemplate=True, Parameters=previous_values(*keys))
+
+
+def test_update_changing_one_parameter_is_performed(cfn: Any, ecr: Any) -> None:
+    """AWS: one parameter's new value is an update."""
+    create(cfn, UntaggedExpiryDays="30", MaxImageCount="5")
+
+    cfn.update_stack(
+        StackName=STACK,
+        TemplateBody=template(),
+        Parameters=parameters(UntaggedExpiryDays="30", MaxImageCount="6"),
+    )
+
+    assert status(cfn) == "UPDATE_COMPLETE"
+    assert stack_parameters(cfn)["MaxImageCount"] == "6"
+    assert lifecycle_policy(ecr) == json.loads(lifecycle_policy_text(30, 6))
+
+
+def test_update_changing_only_stack_tags_is_performed(cfn: Any) -> None:
+    """AWS: new stack tags with the same template and values are an update."""
+    create(cfn)
+
+    cfn.update_stack(
+        StackName=STACK,
+        TemplateBody=template(),
+        Parameters=parameters(),
+        Tags=[{"Key": "team", "Value": "a"}],
+    )
+
+    assert status(cfn) == "UPDATE_COMPLETE"
+    assert describe(cfn)["Tags"] == [{"Key": "team", "Value": "a"}]
+
+
+# 7. PARAMETER_CHANGE_UPDATES_RESOURCES -------------------------------------------------------
+
+
+def test_parameter_only_change_updates_the_lifecycle_policy(cfn: Any, ecr: Any) -> None:
+    """AWS: a parameter used only through Fn::Sub still updates the resource whose text changes."""
+    create(cfn, UntaggedExpiryDays="30", MaxImageCount="0")
+    assert lifecycle_policy(ecr) == json.loads(lifecycle_policy_text(30, None))
+    others = [key for key in stack_parameters(cfn) if key != "UntaggedExpiryDays"]
+
+    cfn.update_stack(
+        StackName=STACK,
+        UsePreviousTemplate=True,
+        Parameters=[
+            {"ParameterKey": "UntaggedExpiryDays", "ParameterValue": "14"},
+            *previous_values(*others),
+        ],
+    )
+
+    assert status(cfn) == "UPDATE_COMPLETE"
+    assert lifecycle_policy(ecr) == json.loads(lifecycle_policy_text(14, None))
+
+
+# 8. LAMBDA_RUNS_HANDLERS ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def invoked(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, bytes]]]:
+    """options.invoke records its calls and answers with the payload it was given, wrapped."""
+    calls: list[tuple[str, bytes]] = []
+
+    def invoke(name: str, payload: bytes) -> tuple[bytes, str | None]:
+        calls.append((name, payload))
+        if json.loads(payload).get("fail"):
+            return json.dumps({"errorType": "Boom", "errorMessage": "failed"}).encode(), "Unhandled"
+        return json.dumps({"echo": json.loads(payload)}).encode(), None
+
+    monkeypatch.setattr(emulator.options, "invoke", invoke)
+    yield calls
+
+
+def test_invoke_runs_the_handler_and_returns_its_response(invoked: list[tuple[str, bytes]]) -> None:
+    """AWS: Invoke runs the function on the payload and returns the function's response."""
+    arn = create_function("echo")
+    lam = boto3.client("lambda", region_name=REGION)
+
+    response = lam.invoke(FunctionName="echo", Payload=b'{"value": 1}')
+    by_arn = lam.invoke(FunctionName=arn, Payload=b'{"value": 2}')
+
+    assert response["StatusCode"] == 200
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == {"echo": {"value": 1}}
+    assert json.loads(by_arn["Payload"].read()) == {"echo": {"value": 2}}
+    assert invoked == [("echo", b'{"value": 1}'), ("echo", b'{"value": 2}')]
+
+
+def test_function_error_is_reported_as_lambda_does(invoked: list[tuple[str, bytes]]) -> None:
+    """AWS: a function error is a 200 with FunctionError (X-Amz-Function-Error) and the error payload."""
+    create_function("echo")
+
+    response = boto3.client("lambda", region_name=REGION).invoke(
+        FunctionName="echo", Payload=b'{"fail": true}'
+    )
+
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    assert json.loads(response["Payload"].read()) == {"errorType": "Boom", "errorMessage": "failed"}
+    assert invoked == [("echo", b'{"fail": true}')]
+
+
+def test_event_invocation_goes_to_invoke_async(
+    invoked: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS: InvocationType=Event queues the invocation (202) instead of running it in the call."""
+    queued: list[tuple[str, bytes, str | None]] = []
+    monkeypatch.setattr(emulator.options, "invoke_async", lambda *call: queued.append(call))
+    create_function("echo")
+
+    response = boto3.client("lambda", region_name=REGION).invoke(
+        FunctionName="echo", InvocationType="Event", Payload=b'{"value": 1}'
+    )
+
+    assert response["StatusCode"] == 202
+    assert queued == [("echo", b'{"value": 1}', None)]
+    assert invoked == []
+
+
+# 9. EVENTBRIDGE_TO_LAMBDA ---------------------------------------------------------------------
+
+
+def test_eventbridge_invokes_a_lambda_target(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS: a matching event goes to every target of the rule, a Lambda function asynchronously."""
+    queued: list[tuple[str, bytes, str | None]] = []
+    monkeypatch.setattr(emulator.options, "invoke_async", lambda *call: queued.append(call))
+    function_arn = create_function("on-result")
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="results")["QueueUrl"]
+    dead_letters_url = sqs.create_queue(QueueName="dead-letters")["QueueUrl"]
+    queue_arn, dead_letters_arn = (
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for url in (queue_url, dead_letters_url)
+    )
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(Name="results", EventPattern=json.dumps({"source": ["agentcore.ecr"]}))
+    events.put_targets(
+        Rule="results",
+        Targets=[
+            {"Id": "function", "Arn": function_arn, "DeadLetterConfig": {"Arn": dead_letters_arn}},
+            {"Id": "queue", "Arn": queue_arn},
+        ],
+    )
+
+    events.put_events(
+        Entries=[{"Source": "other.source", "DetailType": "Ignored", "Detail": json.dumps({"n": 0})}]
+    )
+    assert queued == []  # no match, no call
+    events.put_events(
+        Entries=[{"Source": "agentcore.ecr", "DetailType": "Result", "Detail": json.dumps({"n": 1})}]
+    )
+
+    assert len(queued) == 1
+    name, payload, dead_letter_arn = queued[0]
+    assert (name, dead_letter_arn) == ("on-result", dead_letters_arn)
+    event = json.loads(payload)
+    assert (event["source"], event["detail-type"], event["detail"]) == ("agentcore.ecr", "Result", {"n": 1})
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(message["Body"])["detail"] for message in messages] == [{"n": 1}]
+    assert "Messages" not in sqs.receive_message(QueueUrl=dead_letters_url)
+
+
+# 10. SETTLE_DELAY -----------------------------------------------------------------------------
+
+
+def test_stack_reports_in_progress_until_it_settles(cfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS: a stack is CREATE_IN_PROGRESS for a while after CreateStack, then CREATE_COMPLETE."""
+    monkeypatch.setattr(emulator.options, "settle_seconds", 0.5)
+    create(cfn)
+    assert status(cfn) == "CREATE_IN_PROGRESS"
+    time.sleep(0.6)
+    assert status(cfn) == "CREATE_COMPLETE"
+
+
+def test_update_failure_and_delete_also_settle(cfn: Any, ecr: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS: UpdateStack, a failed CreateStack and DeleteStack are in progress for a while too."""
+    stack_id = create(cfn)
+    ecr.create_repository(repositoryName="team/taken")
+    monkeypatch.setattr(emulator.options, "settle_seconds", 0.3)
+
+    cfn.update_stack(StackName=STACK, TemplateBody=template(), Parameters=parameters(MaxImageCount="2"))
+    create(cfn, stack="agentcore-failing", RepositoryName="team/taken")
+    assert status(cfn) == "UPDATE_IN_PROGRESS"
+    assert status(cfn, "agentcore-failing") == "ROLLBACK_IN_PROGRESS"
+    time.sleep(0.4)
+    assert status(cfn) == "UPDATE_COMPLETE"
+    assert status(cfn, "agentcore-failing") == "ROLLBACK_COMPLETE"
+
+    cfn.delete_stack(StackName=STACK)
+    assert status(cfn, stack_id) == "DELETE_IN_PROGRESS"
+    time.sleep(0.4)
+    assert status(cfn, stack_id) == "DELETE_COMPLETE"
+
+
+def test_deleting_stack_is_found_by_name_while_it_settles(cfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS: DescribeStacks by name returns a stack in DELETE_IN_PROGRESS."""
+    create(cfn)
+    monkeypatch.setattr(emulator.options, "settle_seconds", 0.3)
+    cfn.delete_stack(StackName=STACK)
+    assert status(cfn) == "DELETE_IN_PROGRESS"
+
+
+def test_failed_delete_keeps_the_stack_when_stacks_settle(
+    cfn: Any, ecr: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS: a stack whose delete failed is found by its name, in DELETE_FAILED once it settles."""
+    create(cfn)
+    push_image(ecr, "v1")
+    monkeypatch.setattr(emulator.options, "settle_seconds", 0.2)
+    cfn.delete_stack(StackName=STACK)
+    time.sleep(0.3)
+    assert status(cfn) == "DELETE_FAILED"
+
+
+def test_without_settle_seconds_a_stack_is_complete_at_once(cfn: Any) -> None:
+    """The default (and the unit tests'): CloudFormation answers as if it had already finished."""
+    assert emulator.options.settle_seconds == 0
+    create(cfn)
+    assert status(cfn) == "CREATE_COMPLETE"
