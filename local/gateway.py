@@ -131,6 +131,7 @@ class Gateway:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as they are written: no 40 ms stalls
             server_version = "agentcore-ecr-local"
 
             def log_message(self, format: str, *args: Any) -> None:

@@ -1,0 +1,578 @@
+"""`python -m bench`: measure the local stack and write the figures to bench/results.md.
+
+Every figure comes from a local stack started as a subprocess on free loopback ports with
+`--settle-seconds 0`, the way the integration suite starts it (tests/integration/conftest.py):
+
+1. cold start: process start to "local stack ready" (3 starts, each stopped);
+2. read latency through the HTTP API (warm workers, 5 warm-up requests discarded);
+3. mutation acceptance: POST /repositories to its 202;
+4. end to end: POST /repositories to the operation being SUCCEEDED, one at a time and 12 at once;
+5. memory: VmRSS of the stack's main process and of its worker processes, idle and after the runs.
+
+Every loop is bounded in count and in time; all traffic goes to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.integration.conftest import LocalStackProcess, start_local_stack, stop_local_stack
+
+RESULTS = Path(__file__).resolve().parent / "results.md"
+COMMAND = "`make bench` (runs `.venv/bin/python -m bench`)"
+SETTLE_SECONDS = 0.0
+WAIT_SECONDS = 1  # the workflow's Wait state (StackPollIntervalSeconds in the local stack)
+
+COLD_STARTS = 3
+WARMUP_REQUESTS = 5
+READ_REQUESTS = 200
+READ_BUDGET_SECONDS = 60.0  # per read series
+CREATES = 50
+CREATE_BUDGET_SECONDS = 40.0
+SETTLE_BUDGET_SECONDS = 120.0  # for the 50 accepted creates to finish
+E2E_SEQUENTIAL = 20
+E2E_SEQUENTIAL_BUDGET_SECONDS = 90.0
+E2E_CONCURRENT = 12
+OPERATION_TIMEOUT_SECONDS = 60.0
+POLL_SECONDS = 0.1
+LIST_LIMIT = 50
+
+
+class BenchError(RuntimeError):
+    """The stack answered something a benchmark step cannot go on from."""
+
+
+@dataclass
+class Row:
+    measurement: str
+    n: str
+    value: str  # the median, or the single value
+    p95: str
+    max: str
+    note: str
+
+
+@dataclass
+class Memory:
+    main_kib: int
+    workers_kib: int
+    workers: int
+    workers_pss_kib: int
+
+
+# Figures ---------------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """Nearest-rank percentile: the smallest sample with at least p% of the samples at or below it."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def secs(seconds: float) -> str:
+    return f"{seconds:.2f} s"
+
+
+def mib(kib: int) -> str:
+    return f"{kib / 1024:.1f} MiB"
+
+
+def counted(done: int, planned: int, extra: str = "") -> str:
+    text = str(done) if done == planned else f"{done} of {planned}"
+    return f"{text} ({extra})" if extra else text
+
+
+def series_row(
+    measurement: str,
+    samples: list[float],
+    planned: int,
+    note: str,
+    unit: Callable[[float], str] = ms,
+    extra: str = "",
+) -> Row:
+    if not samples:
+        return Row(measurement, counted(0, planned, extra), "-", "-", "-", note)
+    return Row(
+        measurement,
+        counted(len(samples), planned, extra),
+        unit(statistics.median(samples)),
+        unit(percentile(samples, 95)),
+        unit(max(samples)),
+        note,
+    )
+
+
+# The stack -------------------------------------------------------------------------------
+
+
+def stop(stack: LocalStackProcess) -> None:
+    try:
+        stop_local_stack(stack)
+    except subprocess.TimeoutExpired:
+        stack.process.kill()
+        stack.process.wait(timeout=10)
+
+
+def expect(stack: LocalStackProcess, method: str, path: str, status: int, body: object = None) -> object:
+    answer = stack.request(method, path, body)
+    if answer.status != status:
+        raise BenchError(f"{method} {path}: expected {status}, got {answer.status}: {answer.body}")
+    result: object = answer.body
+    return result
+
+
+def operation_id(answer: object) -> str:
+    if not isinstance(answer, dict) or not isinstance(answer.get("operationId"), str):
+        raise BenchError(f"not an Operation: {answer}")
+    return str(answer["operationId"])
+
+
+def operation_status(stack: LocalStackProcess, operation: str) -> str:
+    answer = expect(stack, "GET", f"/operations/{operation}", 200)
+    if not isinstance(answer, dict):
+        raise BenchError(f"not an Operation: {answer}")
+    return str(answer["status"])
+
+
+# Memory ----------------------------------------------------------------------------------
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of one process in KiB (0 if it is gone or has no user memory)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^VmRSS:\s+(\d+)\s+kB", status, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size in KiB: shared pages divided among the processes that map them."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^Pss:\s+(\d+)\s+kB", rollup, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
+def descendants(pid: int, depth: int = 0) -> list[int]:
+    """Every process below pid, from /proc/<pid>/task/*/children (bounded depth)."""
+    if depth > 8:
+        return []
+    children: list[int] = []
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+        try:
+            children.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue
+    found: list[int] = []
+    for child in children:
+        found.append(child)
+        found.extend(descendants(child, depth + 1))
+    return found
+
+
+def memory(stack: LocalStackProcess) -> Memory:
+    pid = stack.process.pid
+    workers = descendants(pid)
+    return Memory(
+        rss_kib(pid),
+        sum(rss_kib(worker) for worker in workers),
+        len(workers),
+        sum(pss_kib(worker) for worker in workers),
+    )
+
+
+def workers_by_function(stack: LocalStackProcess) -> dict[str, int]:
+    """Worker processes per handler module (`python -m awslambdaric agentcore_ecr.handlers.X.handler`)."""
+    counts: dict[str, int] = {}
+    for pid in descendants(stack.process.pid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        handler = next((arg for arg in reversed(argv) if arg), "?")
+        module = handler.rsplit(".", 1)[0].rsplit(".", 1)[-1]
+        counts[module] = counts.get(module, 0) + 1
+    return counts
+
+
+# Measurements ----------------------------------------------------------------------------
+
+
+def cold_starts() -> tuple[list[float], list[float]]:
+    """Seconds from Popen to "ready", and the stack's own figure (from main() after its imports)."""
+    outside: list[float] = []
+    inside: list[float] = []
+    for _ in range(COLD_STARTS):
+        began = time.monotonic()
+        stack = start_local_stack(SETTLE_SECONDS)
+        outside.append(time.monotonic() - began)
+        try:
+            for line in stack.output:
+                found = re.search(r"local stack ready in ([\d.]+)s", line)
+                if found:
+                    inside.append(float(found.group(1)))
+        finally:
+            stop(stack)
+    return outside, inside
+
+
+def latencies(call: Callable[[], object], count: int, budget: float) -> list[float]:
+    for _ in range(WARMUP_REQUESTS):
+        call()
+    samples: list[float] = []
+    deadline = time.monotonic() + budget
+    while len(samples) < count and time.monotonic() < deadline:
+        began = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - began)
+    return samples
+
+
+def accept_creates(stack: LocalStackProcess) -> tuple[list[float], list[str]]:
+    """POST /repositories back to back: the 202's latency, and the operations started."""
+    samples: list[float] = []
+    operations: list[str] = []
+    deadline = time.monotonic() + CREATE_BUDGET_SECONDS
+    for index in range(CREATES):
+        if time.monotonic() >= deadline:
+            break
+        began = time.perf_counter()
+        answer = expect(stack, "POST", "/repositories", 202, {"name": f"bench/accept-{index:03d}"})
+        samples.append(time.perf_counter() - began)
+        operations.append(operation_id(answer))
+    return samples, operations
+
+
+def wait_all(stack: LocalStackProcess, operations: list[str]) -> dict[str, int]:
+    """Poll until no operation is RUNNING (bounded); how many ended in each status."""
+    statuses = dict.fromkeys(operations, "RUNNING")
+    deadline = time.monotonic() + SETTLE_BUDGET_SECONDS
+    while time.monotonic() < deadline:
+        for operation in [key for key, status in statuses.items() if status == "RUNNING"]:
+            statuses[operation] = operation_status(stack, operation)
+        if "RUNNING" not in statuses.values():
+            break
+        time.sleep(0.5)
+    tally: dict[str, int] = {}
+    for status in statuses.values():
+        tally[status] = tally.get(status, 0) + 1
+    return tally
+
+
+@dataclass
+class Run:
+    seconds: float  # POST to the answer that is no longer RUNNING
+    status: str
+    accepted: float  # the POST's own latency
+
+
+def end_to_end(stack: LocalStackProcess, name: str) -> Run:
+    """One create, from POST /repositories to a GET /operations answer that is no longer RUNNING."""
+    began = time.perf_counter()
+    operation = operation_id(expect(stack, "POST", "/repositories", 202, {"name": name}))
+    accepted = time.perf_counter() - began
+    while time.perf_counter() - began < OPERATION_TIMEOUT_SECONDS:
+        time.sleep(POLL_SECONDS)
+        status = operation_status(stack, operation)
+        if status != "RUNNING":
+            return Run(time.perf_counter() - began, status, accepted)
+    return Run(time.perf_counter() - began, "RUNNING", accepted)
+
+
+def outcome(results: list[Run]) -> tuple[list[float], str]:
+    """The SUCCEEDED times, and a note on the rest (empty when all succeeded)."""
+    others: dict[str, int] = {}
+    for run in results:
+        if run.status != "SUCCEEDED":
+            others[run.status] = others.get(run.status, 0) + 1
+    note = ", ".join(f"{count} {status}" for status, count in sorted(others.items()))
+    return [run.seconds for run in results if run.status == "SUCCEEDED"], note
+
+
+# The run ---------------------------------------------------------------------------------
+
+
+def cold_start_row() -> Row:
+    outside, inside = cold_starts()
+    each = ", ".join(f"{seconds:.2f}" for seconds in outside)
+    banner = (
+        f"; the stack's own banner (from its main() after imports) says {statistics.median(inside):.1f} s"
+        if inside
+        else ""
+    )
+    return Row(
+        "Cold start of the local stack",
+        str(len(outside)),
+        secs(statistics.median(outside)),
+        "-",
+        secs(max(outside)),
+        "Process start (Popen of `python -m local`) to `local stack ready` on its stdout: moto up, "
+        "template provisioned, one awslambdaric worker per function waiting. Median of "
+        f"{len(outside)} starts ({each} s), each stopped with SIGTERM{banner}.",
+    )
+
+
+def slowest(samples: list[float]) -> str:
+    if not samples:
+        return "no samples"
+    index = samples.index(max(samples))
+    return f"the slowest was #{index + 1} of {len(samples)} ({ms(samples[index])})"
+
+
+def end_to_end_rows(stack: LocalStackProcess, remarks: list[str]) -> tuple[list[Row], int]:
+    """4: creates one at a time, then a batch at once; the rows and how many creates ran."""
+    rows: list[Row] = []
+    sequential: list[Run] = []
+    deadline = time.monotonic() + E2E_SEQUENTIAL_BUDGET_SECONDS
+    for index in range(E2E_SEQUENTIAL):
+        if time.monotonic() >= deadline:
+            break
+        sequential.append(end_to_end(stack, f"bench/serial-{index:03d}"))
+    succeeded, failed = outcome(sequential)
+    rows.append(
+        series_row(
+            "Create, end to end, one at a time",
+            succeeded,
+            E2E_SEQUENTIAL,
+            "POST /repositories to the first GET /operations/{id} that answers SUCCEEDED, polling "
+            f"every {POLL_SECONDS} s; the workflow waits {WAIT_SECONDS} s (its Wait state) before it "
+            "checks the stack, so no create finishes in under 1 s.",
+            secs,
+            failed,
+        )
+    )
+    alone = [run.accepted for run in sequential]
+    if alone:
+        remarks.append(
+            f"POST /repositories → 202 with no other operation running (the POSTs of the one-at-a-time "
+            f"creates): median {ms(statistics.median(alone))}, p95 {ms(percentile(alone, 95))}, "
+            f"max {ms(max(alone))} over {len(alone)}."
+        )
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=E2E_CONCURRENT) as pool:
+        concurrent = list(
+            pool.map(lambda index: end_to_end(stack, f"bench/parallel-{index:03d}"), range(E2E_CONCURRENT))
+        )
+    wall = time.perf_counter() - began
+    succeeded, failed = outcome(concurrent)
+    rows.append(
+        Row(
+            f"{E2E_CONCURRENT} creates at once, wall time",
+            counted(len(succeeded), E2E_CONCURRENT, failed),
+            secs(wall),
+            "-",
+            "-",
+            f"First POST to the last SUCCEEDED, {E2E_CONCURRENT} clients in threads, each polling "
+            f"every {POLL_SECONDS} s; the {WAIT_SECONDS} s Wait state applies to each.",
+        )
+    )
+    rows.append(
+        series_row(
+            f"{E2E_CONCURRENT} creates at once, per operation",
+            succeeded,
+            E2E_CONCURRENT,
+            "Each create's own POST-to-SUCCEEDED time in that concurrent run.",
+            secs,
+            failed,
+        )
+    )
+
+    return rows, len(sequential) + len(concurrent)
+
+
+def memory_rows(idle: Memory, final: Memory, creates: int) -> list[Row]:
+    """5: the main process and its workers, idle and after the runs."""
+    rows: list[Row] = []
+    moments = (("idle", idle, "right after start"), ("after the runs", final, f"after {creates} creates"))
+    for label, sample, when in moments:
+        rows.append(
+            Row(
+                f"Memory, main process, {label}",
+                "1",
+                mib(sample.main_kib),
+                "-",
+                "-",
+                f"VmRSS of the `python -m local` process (moto, API Gateway, Runtime APIs), {when}.",
+            )
+        )
+        rows.append(
+            Row(
+                f"Memory, workers, {label}",
+                str(sample.workers),
+                mib(sample.workers_kib),
+                "-",
+                "-",
+                f"Sum of VmRSS over its {sample.workers} child processes (/proc/<pid>/task/*/children; "
+                "awslambdaric workers, one per function at start, up to 4 per function on demand); "
+                "RSS counts shared pages in every process, the PSS sum is "
+                f"{mib(sample.workers_pss_kib)}.",
+            )
+        )
+    return rows
+
+
+def measure() -> tuple[list[Row], list[str]]:
+    rows = [cold_start_row()]
+    remarks: list[str] = []
+
+    stack = start_local_stack(SETTLE_SECONDS)
+    try:
+        idle = memory(stack)
+
+        # 3 first, so that the reads find 50 managed repositories; reported after the reads.
+        before = workers_by_function(stack).get("create_repository", 0)
+        accepted, operations = accept_creates(stack)
+        after = workers_by_function(stack).get("create_repository", 0)
+        accept_row = series_row(
+            "POST /repositories → 202",
+            accepted,
+            CREATES,
+            f"Mutation acceptance: {CREATES} creates of distinct names sent back to back (validation, "
+            "ECR and CloudFormation lookups, a scan of the running executions for one on the same "
+            "stack, StartExecution); the workflows of the earlier creates run meanwhile.",
+        )
+        remarks.append(
+            f"POST /repositories → 202 (back to back): {slowest(accepted)}; CreateRepositoryFunction "
+            f"went from {before} to {after} worker processes during the series."
+        )
+        tally = wait_all(stack, operations)
+        if tally.get("SUCCEEDED", 0) != len(operations):
+            remarks.append(f"The {len(operations)} accepted creates ended as {tally}.")
+        listing = expect(stack, "GET", f"/repositories?limit={LIST_LIMIT}", 200)
+        items = len(listing.get("items", [])) if isinstance(listing, dict) else 0
+        if items != LIST_LIMIT:
+            remarks.append(f"GET /repositories?limit={LIST_LIMIT} returned {items} items, not {LIST_LIMIT}.")
+
+        name = "bench/accept-000"
+        reads: list[tuple[str, str, Callable[[], object], str]] = [
+            (
+                "GET /repositories/{name}",
+                "get_repository",
+                lambda: expect(stack, "GET", f"/repositories/{name}", 200),
+                "One managed repository: ECR DescribeRepositories and ListTagsForResource, "
+                "CloudFormation DescribeStacks.",
+            ),
+            (
+                f"GET /repositories?limit={LIST_LIMIT}",
+                "list_repositories",
+                lambda: expect(stack, "GET", f"/repositories?limit={LIST_LIMIT}", 200),
+                f"A full page of {items} repositories with {tally.get('SUCCEEDED', 0)} managed: "
+                "DescribeStacks over every stack, then ListTagsForResource once per item.",
+            ),
+            (
+                "GET /operations/{id}",
+                "get_operation",
+                lambda: expect(stack, "GET", f"/operations/{operations[0]}", 200),
+                "A finished create: Step Functions DescribeExecution.",
+            ),
+            (
+                "POST /auth-token",
+                "auth_token",
+                lambda: expect(stack, "POST", "/auth-token", 200),
+                "ECR GetAuthorizationToken (moto's token).",
+            ),
+        ]
+        for measurement, module, call, note in reads:
+            before = workers_by_function(stack).get(module, 0)
+            samples = latencies(call, READ_REQUESTS, READ_BUDGET_SECONDS)
+            after = workers_by_function(stack).get(module, 0)
+            rows.append(series_row(measurement, samples, READ_REQUESTS, note))
+            remarks.append(
+                f"{measurement}: {slowest(samples)}; its function had {before} worker process(es) "
+                f"before the warm-up and {after} after the series."
+            )
+        rows.append(accept_row)
+
+        e2e_rows, e2e_creates = end_to_end_rows(stack, remarks)
+        rows += e2e_rows
+        rows += memory_rows(idle, memory(stack), len(operations) + e2e_creates)
+        scaled = {module: count for module, count in sorted(workers_by_function(stack).items()) if count > 1}
+        remarks.append(
+            "Worker processes per function at the end (functions with more than one): "
+            + (", ".join(f"{module} {count}" for module, count in scaled.items()) or "none")
+            + "."
+        )
+    finally:
+        stop(stack)
+    return rows, remarks
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| Measurement | n | median / value | p95 | max | What it measures |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    lines += [
+        f"| {row.measurement} | {row.n} | {row.value} | {row.p95} | {row.max} | {row.note} |" for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def report(rows: list[Row], remarks: list[str], started: dt.datetime, seconds: float) -> str:
+    machine = (
+        f"{len(os.sched_getaffinity(0))} CPUs (nproc), Python {platform.python_version()}, "
+        f"{platform.machine()} ({platform.system()})"
+    )
+    return f"""# Benchmarks: the local stack
+
+- Date (UTC): {started:%Y-%m-%d %H:%M:%S}
+- Machine: {machine}
+- Command: {COMMAND}; each local stack is `python -m local --port P --aws-port A --settle-seconds \
+{SETTLE_SECONDS:g}` on free loopback ports
+- Run time: {seconds:.0f} s
+
+With `--settle-seconds 0` moto's CloudFormation settles a stack at once, so these figures measure the \
+service and the emulation, not an artificial delay. The workflow's Wait state still lasts {WAIT_SECONDS} s \
+between starting a stack change and checking it, which sets a floor under every end-to-end time.
+
+Latencies are wall-clock times in the benchmark process around one request with urllib (a new TCP \
+connection each, JSON decoding included), one request at a time, after {WARMUP_REQUESTS} warm-up \
+requests that are not counted; p95 is the nearest-rank percentile. All traffic is to 127.0.0.1.
+
+Each function starts with one worker process; the local stack starts another (up to 4, never fewer \
+again) when an invocation has waited 0.1 s without a worker taking it (`FunctionRuntime.invoke` in \
+local/runtime.py), so requests sent one at a time keep one worker and concurrent ones add workers; \
+the notes below say where each series' slowest request fell and how many workers each function had.
+
+{table(rows)}
+
+Notes from this run:
+
+{chr(10).join(f"- {remark}" for remark in remarks) or "- none"}
+"""
+
+
+def main() -> int:
+    started = dt.datetime.now(dt.UTC)
+    clock = time.monotonic()
+    rows, remarks = measure()
+    text = report(rows, remarks, started, time.monotonic() - clock)
+    RESULTS.write_text(text)
+    print(text)
+    print(f"written to {RESULTS}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
