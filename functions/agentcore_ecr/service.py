@@ -7,6 +7,7 @@ import binascii
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from agentcore_ecr.aws.cloudformation import Stack, Stacks
@@ -46,6 +47,7 @@ CLIENT_ERROR_CODES = frozenset(
         "StackTimeout",
     }
 )
+TAG_READS_IN_PARALLEL = 8
 INTERNAL_MESSAGE = "The operation failed because of an internal error; the workflow's logs have the detail."
 
 
@@ -184,14 +186,15 @@ class RepositoryService:
             if "RepositoryArn" in stack.outputs and stack.parameters.get(stack_rules.P_NAME, "") > after:
                 found.append(stack)
         found.sort(key=lambda stack: stack.parameters[stack_rules.P_NAME])
+        shown = found[:limit]
+        # One ListTagsForResource per item: run them side by side (boto3 clients are thread-safe).
+        with ThreadPoolExecutor(max_workers=TAG_READS_IN_PARALLEL) as pool:
+            tags = list(pool.map(self.ecr.tags, [stack.outputs["RepositoryArn"] for stack in shown]))
         page = [
             repository_from_stack(
-                stack,
-                stack.outputs["RepositoryUri"],
-                stack.outputs["RepositoryArn"],
-                self.ecr.tags(stack.outputs["RepositoryArn"]),
+                stack, stack.outputs["RepositoryUri"], stack.outputs["RepositoryArn"], item_tags
             )
-            for stack in found[:limit]
+            for stack, item_tags in zip(shown, tags, strict=True)
         ]
         more = len(found) > limit
         return RepositoryPage(items=page, next_token=_encode_token(page[-1].name) if more else None)
