@@ -164,6 +164,7 @@ class LocalStack:
         threading.Thread(target=run, name=f"async-{function}", daemon=True).start()
 
     def _function_spec(self, logical_id: str) -> FunctionSpec:
+        memory_mb = int(self.template.function_setting(logical_id, "MemorySize", 128))
         environment = {
             **self.template.function_environment(logical_id, self.endpoint),
             **LOCAL_CREDENTIALS,
@@ -172,9 +173,7 @@ class LocalStack:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_LAMBDA_FUNCTION_NAME": logical_id,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(
-                self.template.function_setting(logical_id, "MemorySize", 128)
-            ),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
             "AWS_LAMBDA_LOG_FORMAT": str(
                 self.template.function_setting(logical_id, "LoggingConfig", {}).get("LogFormat", "Text")
             ),
@@ -189,7 +188,7 @@ class LocalStack:
             handler=self.template.resources[logical_id]["Properties"]["Handler"],
             environment=environment,
             timeout_seconds=int(self.template.function_setting(logical_id, "Timeout", 3)),
-            memory_mb=int(self.template.function_setting(logical_id, "MemorySize", 128)),
+            memory_mb=memory_mb,
             arn=self.template.function_arn(logical_id),
         )
 

@@ -33,20 +33,6 @@ from agentcore_ecr.domain.models import (
 from agentcore_ecr.domain.naming import stack_name_for
 from agentcore_ecr.domain.operations import fingerprint, is_operation_id, operation_id_for
 
-# Error codes a failed execution may carry to the client; anything else is reported as Internal.
-CLIENT_ERROR_CODES = frozenset(
-    {
-        "ValidationError",
-        "NotFound",
-        "RepositoryExists",
-        "NotManaged",
-        "RepositoryNotEmpty",
-        "OperationInProgress",
-        "ImmutableSetting",
-        "StackFailed",
-        "StackTimeout",
-    }
-)
 TAG_READS_IN_PARALLEL = 8
 INTERNAL_MESSAGE = "The operation failed because of an internal error; the workflow's logs have the detail."
 
@@ -90,7 +76,7 @@ def operation_from_execution(execution: Execution) -> Operation:
     if execution.status == "SUCCEEDED" and execution.output:
         repository = execution.output.get("repository")
     if execution.status == "FAILED":
-        if execution.error in CLIENT_ERROR_CODES:
+        if execution.error in errors.OPERATION_ERROR_CODES:
             error = OperationError(code=execution.error, message=execution.cause or execution.error)
         else:
             error = OperationError(code="Internal", message=INTERNAL_MESSAGE)

@@ -27,7 +27,7 @@ from agentcore_ecr.domain.models import (
     TaskRequest,
     WorkflowInput,
 )
-from agentcore_ecr.service import CLIENT_ERROR_CODES, INTERNAL_MESSAGE, RepositoryReader
+from agentcore_ecr.service import INTERNAL_MESSAGE, RepositoryReader
 
 ROLLBACK_LEFTOVER = "ROLLBACK_COMPLETE"
 COMPLETE_STATUSES = {
@@ -207,6 +207,6 @@ def error_from(caught: dict[str, Any]) -> OperationError:
         parsed = None
     if isinstance(parsed, dict) and "errorMessage" in parsed:
         message = str(parsed["errorMessage"])
-    if code in CLIENT_ERROR_CODES and message:
+    if code in errors.OPERATION_ERROR_CODES and message:
         return OperationError(code=code, message=message)
     return OperationError(code="Internal", message=INTERNAL_MESSAGE)

@@ -78,3 +78,18 @@ class StackFailed(ServiceError):
 class StackTimeout(ServiceError):
     code = "StackTimeout"
     status = 500
+
+
+# What a failed operation may report to its caller; anything else is reported as Internal.
+OPERATION_ERRORS: tuple[type[ServiceError], ...] = (
+    ValidationError,
+    NotFound,
+    RepositoryExists,
+    NotManaged,
+    RepositoryNotEmpty,
+    OperationInProgress,
+    ImmutableSetting,
+    StackFailed,
+    StackTimeout,
+)
+OPERATION_ERROR_CODES = frozenset(error.code for error in OPERATION_ERRORS)
