@@ -25,6 +25,7 @@ from typing import Any
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 NEXT_POLL_SECONDS = 1.0
 SCALE_AFTER_SECONDS = 0.1
+RETIRE_AFTER_SECONDS = 60.0
 
 
 @dataclass
@@ -64,6 +65,8 @@ class FunctionRuntime:
         self._running: dict[str, Invocation] = {}
         self._lock = threading.Lock()
         self._idle = 0
+        self._retiring = 0  # workers told to exit that have not exited yet
+        self.retire_after_seconds = RETIRE_AFTER_SECONDS
         self._workers: list[subprocess.Popen[bytes]] = []
         self._closed = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -118,11 +121,21 @@ class FunctionRuntime:
 
     # Workers -----------------------------------------------------------------------------
 
+    @property
+    def worker_count(self) -> int:
+        """Workers running and not on their way out."""
+        with self._lock:
+            return self._prune_locked()
+
+    def _prune_locked(self) -> int:
+        alive = [worker for worker in self._workers if worker.poll() is None]
+        self._retiring = max(0, self._retiring - (len(self._workers) - len(alive)))
+        self._workers = alive
+        return len(alive) - self._retiring
+
     def _scale(self) -> None:
         with self._lock:
-            alive = [worker for worker in self._workers if worker.poll() is None]
-            self._workers = alive
-            if self._idle == 0 and len(alive) < self.max_workers and not self._closed:
+            if self._idle == 0 and self._prune_locked() < self.max_workers and not self._closed:
                 self._spawn_locked()
 
     def _spawn(self) -> None:
@@ -155,13 +168,17 @@ class FunctionRuntime:
     # Runtime API -------------------------------------------------------------------------
 
     def _next(self) -> Invocation | None:
+        """The next invocation for a worker; None tells it to exit (stopping, or idle and not needed)."""
         with self._lock:
             self._idle += 1
+        idle_since = time.monotonic()
         try:
             while not self._closed:
                 try:
                     invocation = self._pending.get(timeout=NEXT_POLL_SECONDS)
                 except queue.Empty:
+                    if time.monotonic() - idle_since > self.retire_after_seconds and self._retire_one():
+                        return None
                     continue
                 with self._lock:
                     self._running[invocation.request_id] = invocation
@@ -171,6 +188,14 @@ class FunctionRuntime:
         finally:
             with self._lock:
                 self._idle -= 1
+
+    def _retire_one(self) -> bool:
+        """Let one idle worker go, as Lambda does with idle environments, keeping at least one."""
+        with self._lock:
+            if self._prune_locked() <= 1:
+                return False
+            self._retiring += 1
+            return True
 
     def _finish(self, request_id: str, body: bytes, error_type: str | None) -> bool:
         with self._lock:
