@@ -553,7 +553,8 @@ requests that are not counted; p95 is the nearest-rank percentile. All traffic i
 Each function starts with one worker process; the local stack starts another (up to 4) when an \
 invocation has waited 0.1 s without a worker taking it, and lets a worker beyond the first go after \
 60 s idle (`FunctionRuntime` in local/runtime.py), so requests sent one at a time keep one worker and \
-concurrent ones add workers; the notes below say where each series' slowest request fell and how many workers each function had.
+concurrent ones add workers; the notes below say where each series' slowest request fell and how \
+many workers each function had.
 
 {table(rows)}
 
