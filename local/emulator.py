@@ -231,6 +231,10 @@ def _patch_failed_create() -> None:
     cfn.CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
 
 
+ROLLBACK_STACK_STATE = ("template", "parameters", "tags")
+ROLLBACK_RESOURCE_STATE = ("_template", "input_parameters", "_resource_json_map")
+
+
 def _patch_failed_update() -> None:
     from moto.cloudformation import models as cfn  # noqa: PLC0415
 
@@ -238,27 +242,17 @@ def _patch_failed_update() -> None:
 
     def update(self: Any, *args: Any, **kwargs: Any) -> None:
         resources = self.resource_map
-        before = (
-            self.template,
-            self.parameters,
-            self.tags,
-            resources._template,
-            resources.input_parameters,
-            resources._resource_json_map,
-        )
+        before = [
+            (owner, name, getattr(owner, name))
+            for owner, names in ((self, ROLLBACK_STACK_STATE), (resources, ROLLBACK_RESOURCE_STATE))
+            for name in names
+        ]
         try:
             original_update(self, *args, **kwargs)
         except Exception as error:  # noqa: BLE001 - any resource failure rolls the update back
             _resource_event(self, _first_resource(self), "UPDATE_FAILED", _reason(error))
-            # The rollback puts back the previous template, parameters and tags.
-            (
-                self.template,
-                self.parameters,
-                self.tags,
-                resources._template,
-                resources.input_parameters,
-                resources._resource_json_map,
-            ) = before
+            for owner, name, value in before:  # the rollback puts back template, parameters and tags
+                setattr(owner, name, value)
             self._parse_template()
             resources.load_parameters()
             resources.load_conditions()
