@@ -176,6 +176,7 @@ class Deployment:
     def start_workflow(self, request: dict[str, Any]) -> dict[str, Any]:
         """Start a CREATE execution directly (past the API's checks) and wait for its end."""
         settings = CreateRepositoryRequest.model_validate(request)
+        settings = settings.model_copy(update={"encryption": settings.encryption or "KMS"})
         operation_id = str(uuid.uuid4())
         workflow = WorkflowInput(
             operation_id=operation_id,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -13,6 +16,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentcore_ecr.domain import errors
 from agentcore_ecr.domain.models import (
@@ -235,8 +239,48 @@ def _require_object(router: Router) -> None:
         )
 
 
+def _body_refusal(event: Mapping[str, Any]) -> errors.ServiceError | None:
+    """What the contract refuses before a body is parsed: a Content-Type other than JSON, bytes not UTF-8.
+
+    (Powertools would answer 500 to both, and read a form-encoded body as fields.)
+    """
+    body = event.get("body")
+    if not body:
+        return None
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    media_type = str(headers.get("content-type", "")).split(";", 1)[0].strip().lower()
+    if media_type != JSON:
+        return errors.UnsupportedMediaType(
+            f"Send the body as {JSON} (Content-Type was {media_type or 'missing'!r})."
+        )
+    if event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return errors.ValidationError(
+                "Invalid request: the body is not UTF-8 text.",
+                details=[ErrorDetail(location="body", field="body", message="not UTF-8").to_json_dict()],
+            )
+    return None
+
+
+class ContractResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver, refusing first the bodies the contract refuses (see `_body_refusal`)."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        refusal = _body_refusal(event)
+        if refusal is None:
+            return super().resolve(event, context)
+        return {
+            "statusCode": refusal.status,
+            "headers": {"Content-Type": JSON},
+            "body": json.dumps(refusal.to_body()),
+            "isBase64Encoded": False,
+        }
+
+
 def build_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = ContractResolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
 

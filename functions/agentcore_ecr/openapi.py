@@ -9,28 +9,35 @@ from agentcore_ecr.api import ALL_ROUTERS, GREEDY_PATHS, build_resolver
 from agentcore_ecr.domain.models import ErrorBody
 
 TITLE = "agentcore-ecr"
-VERSION = "1"
+VERSION = "1.1"
 DESCRIPTION = (
     "ECR repositories for agent containers, one CloudFormation stack each. Mutations answer 202 "
     "with an Operation and a Location header; poll GET /operations/{operationId}. "
     "Every route is signed with SigV4 (AWS_IAM) when deployed."
 )
 ERRORS = {
-    "400": "ValidationError: bad JSON, a missing, unknown or invalid field, or a bad query parameter",
+    "400": "ValidationError: bad JSON, a body that is not UTF-8, a missing, unknown or invalid field, "
+    "or a bad query parameter",
+    "403": "AccessDenied (from API Gateway): an unsigned request, a bad or expired signature, a caller "
+    "not allowed execute-api:Invoke, or a method or path the API does not have",
     "404": "NotFound",
-    "409": "RepositoryExists, NotManaged, RepositoryNotEmpty, OperationInProgress or ImmutableSetting",
+    "409": "RepositoryExists, NotManaged, RepositoryNotEmpty, OperationInProgress, ImmutableSetting or "
+    "StackNotUpdatable (the repository's stack is in a status CloudFormation will not update)",
+    "413": "PayloadTooLarge (from API Gateway)",
+    "415": "UnsupportedMediaType: a body whose Content-Type is not application/json",
     "422": "IdempotencyKeyReused",
     "500": "Internal",
 }
+WITH_BODY = ["400", "403", "413", "415"]
 ROUTE_ERRORS = {
-    ("/repositories", "post"): ["400", "409", "422", "500"],
-    ("/repositories", "get"): ["400", "500"],
-    ("/repositories/{name}", "get"): ["400", "404", "500"],
-    ("/repositories/{name}", "delete"): ["400", "404", "409", "422", "500"],
-    ("/lifecycle-policies/{name}", "get"): ["400", "404", "500"],
-    ("/lifecycle-policies/{name}", "put"): ["400", "404", "409", "422", "500"],
-    ("/auth-token", "post"): ["500"],
-    ("/operations/{operationId}", "get"): ["404", "500"],
+    ("/repositories", "post"): [*WITH_BODY, "409", "422", "500"],
+    ("/repositories", "get"): ["400", "403", "500"],
+    ("/repositories/{name}", "get"): ["400", "403", "404", "500"],
+    ("/repositories/{name}", "delete"): ["400", "403", "404", "409", "422", "500"],
+    ("/lifecycle-policies/{name}", "get"): ["400", "403", "404", "500"],
+    ("/lifecycle-policies/{name}", "put"): [*WITH_BODY, "404", "409", "422", "500"],
+    ("/auth-token", "post"): ["403", "500"],
+    ("/operations/{operationId}", "get"): ["403", "404", "500"],
 }
 NAME_PARAMETER = {
     "name": "name",

@@ -6,15 +6,17 @@ import base64
 import binascii
 import json
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 from typing import Any
 
 from agentcore_ecr.aws.cloudformation import Stack, Stacks
 from agentcore_ecr.aws.ecr import Ecr, RepositoryDescription
 from agentcore_ecr.aws.stepfunctions import Execution, ExecutionExistsError, Executions
 from agentcore_ecr.config import Settings
-from agentcore_ecr.domain import errors
+from agentcore_ecr.domain import errors, stack_status
 from agentcore_ecr.domain import stack as stack_rules
 from agentcore_ecr.domain.models import (
     REPOSITORY_NAME_PATTERN,
@@ -34,6 +36,7 @@ from agentcore_ecr.domain.naming import stack_name_for
 from agentcore_ecr.domain.operations import fingerprint, is_operation_id, operation_id_for
 
 TAG_READS_IN_PARALLEL = 8
+CONSISTENCY_DELAYS = (0.25, 0.5, 1.0)  # looking again for an execution Step Functions does not show yet
 INTERNAL_MESSAGE = "The operation failed because of an internal error; the workflow's logs have the detail."
 
 
@@ -47,7 +50,7 @@ def repository_from_stack(stack: Stack, uri: str, arn: str, tags: dict[str, str]
     """The Repository as its stack (the source of truth) and the repository's tags describe it."""
     parameters = stack.parameters
     region, account = _arn_parts(arn)
-    encryption = parameters.get(stack_rules.P_ENCRYPTION, "AES256")
+    encryption, kms_key_arn = stack_rules.encryption_from_parameters(parameters)
     return Repository(
         name=parameters[stack_rules.P_NAME],
         environment=parameters[stack_rules.P_ENVIRONMENT],
@@ -59,8 +62,8 @@ def repository_from_stack(stack: Stack, uri: str, arn: str, tags: dict[str, str]
         image_tag_mutability="MUTABLE"
         if parameters.get(stack_rules.P_MUTABILITY) == "MUTABLE"
         else "IMMUTABLE",
-        encryption="KMS" if encryption == "KMS" else "AES256",
-        kms_key_arn=parameters.get(stack_rules.P_KMS_KEY) or None,
+        encryption=encryption,
+        kms_key_arn=kms_key_arn,
         lifecycle_policy=stack_rules.lifecycle_from_parameters(parameters),
         tags=stack_rules.caller_tags(tags),
         stack_name=stack.name,
@@ -119,6 +122,11 @@ class RepositoryReader:
     def stack_name(self, name: str, environment: str) -> str:
         return stack_name_for(self.settings.stack_name_prefix, name, environment)
 
+    def is_own_stack(self, stack: Stack) -> bool:
+        """The stack is this deployment's stack of the repository its RepositoryName parameter names."""
+        environment = stack.parameters.get(stack_rules.P_ENVIRONMENT, "")
+        return stack.name == self.stack_name(stack_rules.owner(stack.parameters), environment)
+
     def find(self, name: str) -> ManagedRepository:
         """The managed repository `name`; NotFound if there is none, NotManaged if it is not ours."""
         description = self.ecr.describe(name)
@@ -127,7 +135,8 @@ class RepositoryReader:
         tags = self.ecr.tags(description.arn)
         environment = tags.get(stack_rules.ENVIRONMENT, "")
         stack = self.stacks.describe(self.stack_name(name, environment)) if environment else None
-        if not stack_rules.is_managed(tags) or stack is None:
+        # The stack's RepositoryName says whose it is: a stack name may belong to another repository.
+        if not stack_rules.is_managed(tags) or stack is None or stack_rules.owner(stack.parameters) != name:
             raise errors.NotManaged(f"Repository {name!r} exists but is not managed by this service.")
         return ManagedRepository(description, tags, environment, stack)
 
@@ -169,7 +178,8 @@ class RepositoryService:
         for stack in self.stacks.iter_stacks():
             if not stack.name.startswith(prefix) or not stack_rules.is_managed(stack.tags, environment):
                 continue
-            if "RepositoryArn" in stack.outputs and stack.parameters.get(stack_rules.P_NAME, "") > after:
+            in_page = stack_rules.owner(stack.parameters) > after and "RepositoryArn" in stack.outputs
+            if in_page and self.reader.is_own_stack(stack):
                 found.append(stack)
         found.sort(key=lambda stack: stack.parameters[stack_rules.P_NAME])
         shown = found[:limit]
@@ -212,27 +222,39 @@ class RepositoryService:
 
     def create_repository(self, request: CreateRepositoryRequest, idempotency_key: str | None) -> Operation:
         self._check_environment(request.environment)
+        self._check_template_fits(request)
 
         def plan(operation_id: str, digest: str) -> WorkflowInput:
             stack_name = self.reader.stack_name(request.name, request.environment)
-            description = self.ecr.describe(request.name)
             stack = self.stacks.describe(stack_name)
-            action = Action.CREATE
-            if stack is not None and stack.parameters.get(stack_rules.P_NAME) != request.name:
+            if stack is not None and stack_rules.owner(stack.parameters) != request.name:
                 raise errors.RepositoryExists(
-                    f"Stack {stack_name} already belongs to another repository; "
+                    f"Stack {stack_name} belongs to repository {stack_rules.owner(stack.parameters)!r}; "
                     "use another name or environment."
                 )
-            if description is not None:
-                tags = self.ecr.tags(description.arn)
-                if not stack_rules.is_managed(tags, request.environment) or stack is None:
+            self._check_idle(operation_id, stack_name, stack)
+            description = self.ecr.describe(request.name)
+            if stack is None or stack.status in stack_status.FAILED_CREATE:
+                # No stack, or one whose create failed (the workflow deletes it first): a create.
+                if description is not None and stack is None:
                     raise errors.RepositoryExists(
                         f"Repository {request.name!r} exists and is not managed by this service "
                         f"for environment {request.environment!r}."
                     )
-                self._check_immutable(stack, request)
-                action = Action.UPDATE
-            self._check_idle(stack_name, stack)
+                action, settings = (
+                    Action.CREATE,
+                    request.model_copy(update={"encryption": request.encryption or "KMS"}),
+                )
+            else:
+                if description is not None and not stack_rules.is_managed(
+                    self.ecr.tags(description.arn), request.environment
+                ):
+                    raise errors.RepositoryExists(
+                        f"Repository {request.name!r} exists and is not managed by this service "
+                        f"for environment {request.environment!r}."
+                    )
+                self._check_updatable(stack)
+                action, settings = Action.UPDATE, self._keep_encryption(stack, request)
             return WorkflowInput(
                 operation_id=operation_id,
                 action=action,
@@ -240,7 +262,7 @@ class RepositoryService:
                 environment=request.environment,
                 stack_name=stack_name,
                 fingerprint=digest,
-                settings=request,
+                settings=settings,
             )
 
         return self._submit("UPSERT", request.to_json_dict(), idempotency_key, plan)
@@ -252,7 +274,7 @@ class RepositoryService:
                 raise errors.RepositoryNotEmpty(
                     f"Repository {name!r} still holds images; delete them or pass force=true."
                 )
-            self._check_idle(managed.stack.name, managed.stack)
+            self._check_idle(operation_id, managed.stack.name, managed.stack)
             return WorkflowInput(
                 operation_id=operation_id,
                 action=Action.DELETE,
@@ -270,7 +292,8 @@ class RepositoryService:
     ) -> Operation:
         def plan(operation_id: str, digest: str) -> WorkflowInput:
             managed = self.reader.find(name)
-            self._check_idle(managed.stack.name, managed.stack)
+            self._check_idle(operation_id, managed.stack.name, managed.stack)
+            self._check_updatable(managed.stack)
             return WorkflowInput(
                 operation_id=operation_id,
                 action=Action.UPDATE_LIFECYCLE,
@@ -299,11 +322,14 @@ class RepositoryService:
             existing = self.executions.describe(operation_id)
             if existing is not None:
                 return self._replay(existing, digest)
-        workflow = plan(operation_id, digest)
         try:
+            workflow = plan(operation_id, digest)
             started_at = self.executions.start(operation_id, workflow.to_json_dict())
-        except ExecutionExistsError:
-            existing = self.executions.describe(operation_id)
+        except (errors.ServiceError, ExecutionExistsError) as refused:
+            # A retried request whose execution Step Functions does not show yet (DescribeExecution
+            # and ListExecutions are eventually consistent) meets its own operation: the replay wins.
+            conflict = not isinstance(refused, errors.ServiceError) or refused.status == HTTPStatus.CONFLICT
+            existing = self._look_again(operation_id) if idempotency_key is not None and conflict else None
             if existing is None:
                 raise
             return self._replay(existing, digest)
@@ -315,6 +341,14 @@ class RepositoryService:
             environment=workflow.environment,
             started_at=started_at,
         )
+
+    def _look_again(self, operation_id: str) -> Execution | None:
+        for delay in (0.0, *CONSISTENCY_DELAYS):
+            time.sleep(delay)
+            existing = self.executions.describe(operation_id)
+            if existing is not None:
+                return existing
+        return None
 
     @staticmethod
     def _replay(existing: Execution, digest: str) -> Operation:
@@ -333,25 +367,52 @@ class RepositoryService:
                 details=[ErrorDetail(location="body", field="environment", message=message).to_json_dict()],
             )
 
-    def _check_idle(self, stack_name: str, stack: Stack | None) -> None:
+    def _check_idle(self, operation_id: str, stack_name: str, stack: Stack | None) -> None:
+        """No other operation runs on the stack (this operation's own execution does not count)."""
         if (stack is not None and stack.in_progress) or any(
-            execution.input.get("stackName") == stack_name for execution in self.executions.running()
+            execution.input.get("stackName") == stack_name and execution.name != operation_id
+            for execution in self.executions.running()
         ):
             raise errors.OperationInProgress(
                 "Another operation on this repository is still running; retry when it has finished."
             )
 
     @staticmethod
-    def _check_immutable(stack: Stack, request: CreateRepositoryRequest) -> None:
-        current = (
-            stack.parameters.get(stack_rules.P_ENCRYPTION),
-            stack.parameters.get(stack_rules.P_KMS_KEY) or "",
-        )
-        wanted = (request.encryption, request.kms_key_arn or "")
-        if current != wanted:
+    def _check_updatable(stack: Stack) -> None:
+        """Refuse early what CloudFormation would refuse (UPDATE_ROLLBACK_FAILED has a way out)."""
+        if not stack_status.is_updatable(stack.status) and stack.status != stack_status.ROLLBACK_STUCK:
+            raise errors.StackNotUpdatable(
+                f"The repository's stack {stack.name} is {stack.status}: "
+                f"{stack_status.way_out(stack.status)}."
+            )
+
+    @staticmethod
+    def _keep_encryption(stack: Stack, request: CreateRepositoryRequest) -> CreateRepositoryRequest:
+        """The request with the repository's encryption, which CloudFormation can only set on create.
+
+        Omitted, `encryption` and `kmsKeyArn` keep what the repository has; a different value is refused.
+        """
+        current = stack_rules.encryption_from_parameters(stack.parameters)
+        if (request.encryption is not None and request.encryption != current[0]) or (
+            request.kms_key_arn is not None and request.kms_key_arn != current[1]
+        ):
             raise errors.ImmutableSetting(
                 "Encryption is fixed when a repository is created; "
                 "delete and recreate the repository to change it."
+            )
+        return request.model_copy(update={"encryption": current[0], "kms_key_arn": current[1]})
+
+    @staticmethod
+    def _check_template_fits(request: CreateRepositoryRequest) -> None:
+        size = stack_rules.template_body_bytes(stack_rules.repository_template_for(request.tags))
+        if size > stack_rules.MAX_TEMPLATE_BODY_BYTES:
+            message = (
+                f"the tags make the repository's stack template {size} bytes of UTF-8, over "
+                f"CloudFormation's {stack_rules.MAX_TEMPLATE_BODY_BYTES}; use fewer or shorter tags"
+            )
+            raise errors.ValidationError(
+                f"Invalid request: {message}.",
+                details=[ErrorDetail(location="body", field="tags", message=message).to_json_dict()],
             )
 
 

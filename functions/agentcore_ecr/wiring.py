@@ -23,8 +23,8 @@ def repository_service() -> RepositoryService:
 @cache
 def workflow() -> Workflow:
     settings = get_settings()
-    stacks = Stacks()
-    return Workflow(settings, stacks, RepositoryReader(settings, Ecr(), stacks))
+    stacks, ecr = Stacks(), Ecr()
+    return Workflow(settings, stacks, ecr, RepositoryReader(settings, ecr, stacks))
 
 
 @cache

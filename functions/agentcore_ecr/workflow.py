@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from agentcore_ecr.aws.cloudformation import Stack, Stacks
+from agentcore_ecr.aws.cloudformation import ChangeAlreadyMadeError, Stack, Stacks
+from agentcore_ecr.aws.ecr import Ecr
 from agentcore_ecr.config import Settings
-from agentcore_ecr.domain import errors
+from agentcore_ecr.domain import errors, stack_status
 from agentcore_ecr.domain import stack as stack_rules
 from agentcore_ecr.domain.models import (
     Action,
@@ -27,45 +26,97 @@ from agentcore_ecr.domain.models import (
     TaskRequest,
     WorkflowInput,
 )
+from agentcore_ecr.domain.polling import next_wait_seconds
 from agentcore_ecr.service import INTERNAL_MESSAGE, RepositoryReader
 
-ROLLBACK_LEFTOVER = "ROLLBACK_COMPLETE"
 COMPLETE_STATUSES = {
     StackPhase.APPLY: frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"}),
+    StackPhase.CLEANUP: frozenset({"DELETE_COMPLETE"}),
+    StackPhase.RECOVER: frozenset({"UPDATE_ROLLBACK_COMPLETE"}),
     StackPhase.EMPTY: frozenset({"UPDATE_COMPLETE"}),
     StackPhase.DELETE: frozenset({"DELETE_COMPLETE"}),
-    StackPhase.CLEANUP: frozenset({"DELETE_COMPLETE"}),
 }
-
-
-@cache
-def repository_template() -> str:
-    return (resources.files("agentcore_ecr") / "templates" / "repository.yaml").read_text()
+IMAGES_PER_PURGE = 1000
+CLOCK_SKEW = timedelta(seconds=5)  # images one PURGE step deletes (10 BatchDeleteImage calls)
 
 
 class Workflow:
-    def __init__(self, settings: Settings, stacks: Stacks, reader: RepositoryReader) -> None:
+    def __init__(self, settings: Settings, stacks: Stacks, ecr: Ecr, reader: RepositoryReader) -> None:
         self.settings = settings
         self.stacks = stacks
+        self.ecr = ecr
         self.reader = reader
 
     # StartStackChange --------------------------------------------------------------------
 
     def start_stack_change(self, task: TaskRequest) -> StackChange:
+        """Start the next phase of the operation's stack work.
+
+        Idempotent: every CloudFormation call carries a ClientRequestToken made of the operation id
+        and the phase, so a retried task finds its own change (by the token of the stack's newest
+        event) and watches it rather than failing on a stack that is busy with it.
+        """
         workflow = task.workflow
         stack = self.stacks.describe(workflow.stack_name)
-        if stack is not None and stack.in_progress:
-            raise errors.OperationInProgress(
-                f"Stack {stack.name} is busy ({stack.status}); retry when it has settled."
-            )
+        if stack is not None:
+            own = self._own_change(stack, workflow.operation_id, task.change)
+            if own is not None:
+                return own
+            self._check_owner(workflow, stack)
+            if stack.in_progress:
+                raise errors.OperationInProgress(
+                    f"Stack {stack.name} is busy ({stack.status}); retry when it has settled."
+                )
+        try:
+            if workflow.action is Action.DELETE:
+                return self._start_delete(task, stack)
+            return self._start_apply(workflow, stack)
+        except ChangeAlreadyMadeError:
+            # botocore retried a call that had reached CloudFormation: the change is there, find it.
+            stack = self.stacks.describe(workflow.stack_name)
+            own = self._own_change(stack, workflow.operation_id, task.change) if stack else None
+            if own is None:
+                raise errors.OperationInProgress(
+                    f"Stack {workflow.stack_name} was changed by another request; retry."
+                ) from None
+            return own
+
+    def _own_change(
+        self, stack: Stack, operation_id: str, previous: StackChange | None
+    ) -> StackChange | None:
+        """The change this operation started in an attempt whose answer was lost, if any."""
+        phase = StackPhase.of_request_token(self.stacks.last_request_token(stack.stack_id), operation_id)
+        if phase is None or (previous is not None and previous.phase is phase):
+            return None
+        return self._change(stack.stack_id, phase)
+
+    @staticmethod
+    def _check_owner(workflow: WorkflowInput, stack: Stack) -> None:
+        owner = stack.parameters.get(stack_rules.P_NAME)
+        if owner == workflow.repository_name:
+            return
+        message = f"Stack {stack.name} belongs to repository {owner!r}, not {workflow.repository_name!r}."
         if workflow.action is Action.DELETE:
-            return self._start_delete(workflow, stack)
-        if stack is not None and stack.status == ROLLBACK_LEFTOVER:
-            # An earlier create failed; CloudFormation cannot update such a stack, only delete it.
-            self.stacks.delete(stack.stack_id, self.settings.cloudformation_role_arn)
-            return self._change(stack.stack_id, StackPhase.CLEANUP, final=False)
+            raise errors.NotManaged(message)
+        raise errors.RepositoryExists(message)
+
+    def _start_apply(self, workflow: WorkflowInput, stack: Stack | None) -> StackChange:
+        role, operation_id = self.settings.cloudformation_role_arn, workflow.operation_id
         if stack is None:
             return self._create(workflow)
+        if stack.status in stack_status.FAILED_CREATE:
+            # CloudFormation can only delete a stack whose create failed; the create comes next.
+            self.stacks.delete(stack.stack_id, role, StackPhase.CLEANUP.request_token(operation_id))
+            return self._change(stack.stack_id, StackPhase.CLEANUP)
+        if stack.status == stack_status.ROLLBACK_STUCK:
+            self.stacks.continue_update_rollback(
+                stack.stack_id, role, StackPhase.RECOVER.request_token(operation_id)
+            )
+            return self._change(stack.stack_id, StackPhase.RECOVER)
+        if not stack_status.is_updatable(stack.status):
+            raise errors.StackNotUpdatable(
+                f"Stack {stack.name} is {stack.status}: {stack_status.way_out(stack.status)}."
+            )
         return self._update(workflow, stack)
 
     def _create(self, workflow: WorkflowInput) -> StackChange:
@@ -73,23 +124,20 @@ class Workflow:
             raise errors.NotFound(f"Stack {workflow.stack_name} no longer exists.")
         stack_id = self.stacks.create(
             workflow.stack_name,
-            stack_rules.render_template(repository_template(), workflow.settings.tags),
+            stack_rules.repository_template_for(workflow.settings.tags),
             stack_rules.stack_parameters(workflow.settings),
             stack_rules.stack_tags(workflow.settings),
             self.settings.cloudformation_role_arn,
+            StackPhase.APPLY.request_token(workflow.operation_id),
         )
-        return self._change(stack_id, StackPhase.APPLY, final=True)
+        return self._change(stack_id, StackPhase.APPLY)
 
     def _update(self, workflow: WorkflowInput, stack: Stack) -> StackChange:
-        if stack.parameters.get(stack_rules.P_NAME) != workflow.repository_name:
-            raise errors.RepositoryExists(
-                f"Stack {stack.name} belongs to repository {stack.parameters.get(stack_rules.P_NAME)!r}."
-            )
         template: str | None
         if workflow.settings is not None:
             parameters: dict[str, str | None] = dict(stack_rules.stack_parameters(workflow.settings))
             parameters[stack_rules.P_EMPTY_ON_DELETE] = None
-            template = stack_rules.render_template(repository_template(), workflow.settings.tags)
+            template = stack_rules.repository_template_for(workflow.settings.tags)
             tags: dict[str, str] | None = stack_rules.stack_tags(workflow.settings)
         elif workflow.lifecycle_policy is not None:
             # The previous template keeps the caller's tags; only the lifecycle parameters change.
@@ -99,35 +147,54 @@ class Workflow:
         else:
             raise errors.ValidationError("The workflow input names no change to make.")
         stack_id = self.stacks.update(
-            stack.stack_id, template, parameters, tags, self.settings.cloudformation_role_arn
+            stack.stack_id,
+            template,
+            parameters,
+            tags,
+            self.settings.cloudformation_role_arn,
+            StackPhase.APPLY.request_token(workflow.operation_id),
         )
         if stack_id is None:
-            return self._change(stack.stack_id, StackPhase.APPLY, final=True, settled=True)
-        return self._change(stack_id, StackPhase.APPLY, final=True)
+            return self._change(stack.stack_id, StackPhase.APPLY, settled=True)
+        return self._change(stack_id, StackPhase.APPLY)
 
-    def _start_delete(self, workflow: WorkflowInput, stack: Stack | None) -> StackChange:
+    def _start_delete(self, task: TaskRequest, stack: Stack | None) -> StackChange:
+        workflow = task.workflow
         if stack is None:
-            return self._change(None, StackPhase.DELETE, final=True, settled=True)
-        empty = stack.parameters.get(stack_rules.P_EMPTY_ON_DELETE) == "true"
-        if workflow.force and not empty and stack.status != ROLLBACK_LEFTOVER:
-            # EmptyOnDelete must be in the stack before the delete, so CloudFormation removes the images.
-            parameters = stack_rules.keep_previous(**{stack_rules.P_EMPTY_ON_DELETE: "true"})
-            stack_id = self.stacks.update(
-                stack.stack_id, None, parameters, None, self.settings.cloudformation_role_arn
-            )
-            if stack_id is not None:
-                return self._change(stack_id, StackPhase.EMPTY, final=False)
-        self.stacks.delete(stack.stack_id, self.settings.cloudformation_role_arn)
-        return self._change(stack.stack_id, StackPhase.DELETE, final=True)
+            return self._change(None, StackPhase.DELETE, settled=True)
+        role, operation_id = self.settings.cloudformation_role_arn, workflow.operation_id
+        if workflow.force and stack_status.is_updatable(stack.status):
+            if stack.parameters.get(stack_rules.P_EMPTY_ON_DELETE) != "true":
+                # EmptyOnDelete must be in the stack before the delete, so CloudFormation removes the images.
+                parameters = stack_rules.keep_previous(**{stack_rules.P_EMPTY_ON_DELETE: "true"})
+                token = StackPhase.EMPTY.request_token(operation_id)
+                stack_id = self.stacks.update(stack.stack_id, None, parameters, None, role, token)
+                if stack_id is not None:
+                    return self._change(stack_id, StackPhase.EMPTY)
+        elif workflow.force:
+            # CloudFormation will not update this stack to set EmptyOnDelete: empty the repository
+            # directly, a batch per step, then delete the stack.
+            images = self.ecr.image_ids(workflow.repository_name, IMAGES_PER_PURGE)
+            if images:
+                self._check_time_left(task, stack)
+                self.ecr.delete_images(workflow.repository_name, images)
+                return self._change(stack.stack_id, StackPhase.PURGE, settled=True)
+        self.stacks.delete(stack.stack_id, role, StackPhase.DELETE.request_token(operation_id))
+        return self._change(stack.stack_id, StackPhase.DELETE)
 
-    def _change(
-        self, stack_id: str | None, phase: StackPhase, final: bool, settled: bool = False
-    ) -> StackChange:
+    def _check_time_left(self, task: TaskRequest, stack: Stack) -> None:
+        if datetime.now(UTC) - task.started_at >= timedelta(minutes=self.settings.stack_timeout_minutes):
+            raise errors.StackTimeout(
+                f"Stack {stack.name}: its repository was still being emptied after "
+                f"{self.settings.stack_timeout_minutes:g} minutes."
+            )
+
+    def _change(self, stack_id: str | None, phase: StackPhase, settled: bool = False) -> StackChange:
         return StackChange(
             stack_id=stack_id,
             phase=phase,
             settled=settled,
-            final=final,
+            final=phase.final,
             wait_seconds=self.settings.stack_poll_interval_seconds,
         )
 
@@ -143,34 +210,53 @@ class Workflow:
                 return StackCheck(state=StackState.COMPLETE, stack_status="DELETE_COMPLETE")
             return StackCheck(state=StackState.FAILED, stack_status=None, reason="The stack disappeared.")
         if stack.in_progress:
-            limit = timedelta(minutes=self.settings.stack_timeout_minutes)
-            if datetime.now(UTC) - task.started_at >= limit:
+            elapsed = datetime.now(UTC) - task.started_at
+            if elapsed >= timedelta(minutes=self.settings.stack_timeout_minutes):
                 return StackCheck(
                     state=StackState.TIMED_OUT,
                     stack_status=stack.status,
                     reason=f"Stack {stack.name} did not settle within "
                     f"{self.settings.stack_timeout_minutes:g} minutes (last status {stack.status}).",
                 )
-            return StackCheck(state=StackState.IN_PROGRESS, stack_status=stack.status)
-        if stack.status in COMPLETE_STATUSES[change.phase]:
+            return StackCheck(
+                state=StackState.IN_PROGRESS,
+                stack_status=stack.status,
+                wait_seconds=next_wait_seconds(
+                    self.settings.stack_poll_interval_seconds, elapsed.total_seconds()
+                ),
+            )
+        if stack.status in COMPLETE_STATUSES.get(change.phase, ()):
             return StackCheck(state=StackState.COMPLETE, stack_status=stack.status)
         return StackCheck(
             state=StackState.FAILED,
             stack_status=stack.status,
-            reason=self.failure_reason(stack, task.started_at),
+            reason=self.failure_reason(
+                stack, change.phase.request_token(task.workflow.operation_id), task.started_at
+            ),
         )
 
-    def failure_reason(self, stack: Stack, since: datetime) -> str:
-        """The first failure reason of this operation from the stack's events."""
+    def failure_reason(self, stack: Stack, token: str, since: datetime) -> str:
+        """The first failure reason of this change, from the stack's events.
+
+        CloudFormation gives every event of a change the change's ClientRequestToken; events
+        without one (an emulator that does not keep them) are taken by time instead.
+        """
         first = None
-        for event in self.stacks.events(stack.stack_id):
-            if event.timestamp < since - timedelta(seconds=5):
+        for event in self.stacks.events(stack.stack_id):  # newest first: this change's come first
+            ours = (
+                event.request_token == token if event.request_token else event.timestamp >= since - CLOCK_SKEW
+            )
+            if not ours:
                 break
             if event.status.endswith("_FAILED") and event.reason:
-                first = event  # events come newest first: keep going back to the first failure
+                first = event  # keep going back to the first failure
         if first is not None:
-            return f"{first.logical_id}: {first.reason}"
-        return stack.status_reason or f"Stack {stack.name} ended in {stack.status}."
+            reason = f"{first.logical_id}: {first.reason}"
+        else:
+            reason = stack.status_reason or f"Stack {stack.name} ended in {stack.status}."
+        if not stack_status.is_updatable(stack.status):
+            reason += f" The stack is now {stack.status}: {stack_status.way_out(stack.status)}."
+        return reason
 
     # FinalizeOperation -------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from local.template import load
 
-from agentcore_ecr.domain.lifecycle import lifecycle_rules
+from tests.examples import lifecycle_policy
 from tests.integration.conftest import ROOT, LocalStackProcess, start_local_stack, stop_local_stack
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,7 @@ def test_create_poll_get_and_the_settings_in_ecr_and_the_stack(local: LocalStack
         "imageTagMutability": "MUTABLE",
         "encryption": "AES256",
         "lifecyclePolicy": {"untaggedExpiryDays": 9, "maxImageCount": 25},
-        "tags": {"team": "agents", "empty": ""},
+        "tags": {"team": "agents", "note": "héllo wörld"},
     }
     accepted = create(local, body)
     assert accepted["status"] == "RUNNING"
@@ -79,10 +79,10 @@ def test_create_poll_get_and_the_settings_in_ecr_and_the_stack(local: LocalStack
     assert repository["imageTagMutability"] == "MUTABLE"
     assert repository["encryptionConfiguration"]["encryptionType"] == "AES256"
     policy = local.client("ecr").get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
-    assert json.loads(policy) == lifecycle_rules(9, 25)
+    assert json.loads(policy) == lifecycle_policy(9, 25)
     tags = ecr_tags(local, repository["repositoryArn"])
     assert tags["team"] == "agents"
-    assert tags["empty"] == ""
+    assert tags["note"] == "héllo wörld"
     assert tags["ManagedBy"] == "agentcore-ecr"
     parameters = stack_parameters(local, got.body["stackName"])
     assert parameters["ImageScanOnPush"] == "false"
@@ -108,7 +108,7 @@ def test_upsert_lifecycle_change_and_delete(local: LocalStackProcess, name: str)
     assert local.wait(response.body["operationId"])["status"] == "SUCCEEDED"
     policy = local.request("GET", f"/lifecycle-policies/{name}")
     assert policy.body["untaggedExpiryDays"] == 2
-    assert json.loads(policy.body["policyText"]) == lifecycle_rules(2, 5)
+    assert json.loads(policy.body["policyText"]) == lifecycle_policy(2, 5)
     assert stack_parameters(local, first["repository"]["stackName"])["UntaggedExpiryDays"] == "2"
     assert ecr_tags(local, repository["repositoryArn"])["team"] == "b", "a lifecycle change keeps the tags"
 

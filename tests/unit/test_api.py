@@ -12,11 +12,11 @@ from botocore.exceptions import ClientError
 from local import emulator
 
 from agentcore_ecr.aws.ecr import Ecr
-from agentcore_ecr.domain.lifecycle import lifecycle_rules
 from agentcore_ecr.domain.models import Repository
 from agentcore_ecr.observability import logger
 from tests import api_events
 from tests.deployment import ApiResponse, Deployment, load_event
+from tests.examples import lifecycle_policy
 from tests.unit.test_workflow import push_image, run
 
 
@@ -139,7 +139,7 @@ def test_lifecycle_policy_read_shows_the_live_policy(deployment: Deployment) -> 
     assert response.status == 200
     assert response.body["untaggedExpiryDays"] == 5
     assert response.body["maxImageCount"] == 10
-    assert json.loads(response.body["policyText"]) == lifecycle_rules(5, 10)
+    assert json.loads(response.body["policyText"]) == lifecycle_policy(5, 10)
 
 
 def test_lifecycle_policy_of_unknown_repository_is_404(deployment: Deployment) -> None:
@@ -351,17 +351,38 @@ def test_keys_work_on_delete_and_lifecycle(deployment: Deployment) -> None:
     assert again.body["status"] == "SUCCEEDED"
 
 
-def test_a_name_whose_stack_name_is_taken_is_refused(
-    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Environments with "-" let two names meet on one stack name: "xy-pre" in "prod" and "xy" in
-    # "pre-prod" are both agentcore-xy-pre-prod-ecr. The second is refused, the first untouched.
-    monkeypatch.setenv("ALLOWED_ENVIRONMENTS", "prod,pre-prod")
-    deployment.reset_wiring()
-    first = created(deployment, "xy-pre", environment="prod")
+def test_a_name_whose_stack_name_is_taken_is_refused_naming_the_owner(deployment: Deployment) -> None:
+    # Contract 1.1, "Stack names": "a-b-2e7336dc" is its own slug, and sha256("a.b") begins 2e7336dc,
+    # so both names map to agentcore-a-b-2e7336dc-dev-ecr. The second create is refused, the first
+    # repository untouched.
+    first = created(deployment, "a.b")
+    assert first["repository"]["stackName"] == "agentcore-a-b-2e7336dc-dev-ecr"
 
-    response = create(deployment, {"name": "xy", "environment": "pre-prod"})
+    response = create(deployment, {"name": "a-b-2e7336dc"})
 
     assert_error(response, 409, "RepositoryExists")
-    stack = deployment.cfn.describe_stacks(StackName=first["repository"]["stackName"])["Stacks"][0]
-    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["RepositoryName"] == "xy-pre"
+    assert "'a.b'" in response.body["error"]["message"]
+    stack = deployment.cfn.describe_stacks(StackName="agentcore-a-b-2e7336dc-dev-ecr")["Stacks"][0]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["RepositoryName"] == "a.b"
+
+
+def test_reads_and_deletes_check_whose_stack_it_is(deployment: Deployment) -> None:
+    # Given "a-b-2e7336dc" exists outside the service with the service's tags, while its stack name
+    # belongs to "a.b" (a stack that says so in its RepositoryName parameter)
+    created(deployment, "a.b")
+    deployment.ecr.create_repository(
+        repositoryName="a-b-2e7336dc",
+        tags=[{"Key": "ManagedBy", "Value": "agentcore-ecr"}, {"Key": "Environment", "Value": "dev"}],
+    )
+
+    got = deployment.call("GetRepositoryFunction", api_events.get_repository("a-b-2e7336dc"))
+    deleted = deployment.call("DeleteRepositoryFunction", api_events.delete_repository("a-b-2e7336dc"))
+    policy = api_events.put_lifecycle_policy("a-b-2e7336dc", {"untaggedExpiryDays": 3})
+    changed = deployment.call("PutLifecyclePolicyFunction", policy)
+
+    assert_error(got, 404, "NotFound")
+    assert_error(deleted, 409, "NotManaged")
+    assert_error(changed, 409, "NotManaged")
+    listed = deployment.call("ListRepositoriesFunction", api_events.list_repositories()).body["items"]
+    assert [item["name"] for item in listed] == ["a.b"]
+    assert deployment.ecr.describe_repositories(repositoryNames=["a.b", "a-b-2e7336dc"])["repositories"]

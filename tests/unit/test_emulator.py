@@ -19,9 +19,9 @@ import pytest
 from botocore.exceptions import ClientError
 from local import emulator
 
-from agentcore_ecr.domain.lifecycle import lifecycle_policy_text
 from agentcore_ecr.domain.stack import render_template
 from tests.deployment import ROOT
+from tests.examples import lifecycle_policy as expected_policy
 
 REGION = "us-east-1"
 TEMPLATE = ROOT / "functions" / "agentcore_ecr" / "templates" / "repository.yaml"
@@ -190,7 +190,7 @@ def test_repository_gets_every_property_of_the_template(cfn: Any, ecr: Any) -> N
     assert found["imageScanningConfiguration"] == {"scanOnPush": True}
     assert found["encryptionConfiguration"]["encryptionType"] == "AES256"
     assert found["imageTagMutability"] == "IMMUTABLE"
-    assert lifecycle_policy(ecr) == json.loads(lifecycle_policy_text(7, 3))
+    assert lifecycle_policy(ecr) == expected_policy(7, 3)
     assert repository_tags(ecr) == {
         "ManagedBy": "agentcore-ecr",
         "Environment": "dev",
@@ -379,14 +379,14 @@ def test_max_image_count_zero_gives_a_single_rule(cfn: Any, ecr: Any) -> None:
     """AWS: `!Equals [!Ref MaxImageCount, "0"]` is true for 0, so HasMaxImageCount is false."""
     create(cfn, UntaggedExpiryDays="30", MaxImageCount="0")
     policy = lifecycle_policy(ecr)
-    assert policy == json.loads(lifecycle_policy_text(30, None))
+    assert policy == expected_policy(30, None)
     assert len(policy["rules"]) == 1
 
 
 def test_max_image_count_above_zero_adds_the_count_rule(cfn: Any, ecr: Any) -> None:
     """AWS: any other count makes HasMaxImageCount true: the policy has the count rule too."""
     create(cfn, UntaggedExpiryDays="30", MaxImageCount="10")
-    assert lifecycle_policy(ecr) == json.loads(lifecycle_policy_text(30, 10))
+    assert lifecycle_policy(ecr) == expected_policy(30, 10)
 
 
 # 6. NO_OP_UPDATE_BY_VALUE ---------------------------------------------------------------------
@@ -426,7 +426,7 @@ def test_update_changing_one_parameter_is_performed(cfn: Any, ecr: Any) -> None:
 
     assert status(cfn) == "UPDATE_COMPLETE"
     assert stack_parameters(cfn)["MaxImageCount"] == "6"
-    assert lifecycle_policy(ecr) == json.loads(lifecycle_policy_text(30, 6))
+    assert lifecycle_policy(ecr) == expected_policy(30, 6)
 
 
 def test_update_changing_only_stack_tags_is_performed(cfn: Any) -> None:
@@ -450,7 +450,7 @@ def test_update_changing_only_stack_tags_is_performed(cfn: Any) -> None:
 def test_parameter_only_change_updates_the_lifecycle_policy(cfn: Any, ecr: Any) -> None:
     """AWS: a parameter used only through Fn::Sub still updates the resource whose text changes."""
     create(cfn, UntaggedExpiryDays="30", MaxImageCount="0")
-    assert lifecycle_policy(ecr) == json.loads(lifecycle_policy_text(30, None))
+    assert lifecycle_policy(ecr) == expected_policy(30, None)
     others = [key for key in stack_parameters(cfn) if key != "UntaggedExpiryDays"]
 
     cfn.update_stack(
@@ -463,7 +463,7 @@ def test_parameter_only_change_updates_the_lifecycle_policy(cfn: Any, ecr: Any) 
     )
 
     assert status(cfn) == "UPDATE_COMPLETE"
-    assert lifecycle_policy(ecr) == json.loads(lifecycle_policy_text(14, None))
+    assert lifecycle_policy(ecr) == expected_policy(14, None)
 
 
 # 8. LAMBDA_RUNS_HANDLERS ----------------------------------------------------------------------

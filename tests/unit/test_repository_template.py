@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentcore_ecr.domain.lifecycle import lifecycle_rules
 from agentcore_ecr.domain.models import LifecyclePolicy
 from agentcore_ecr.domain.stack import ALL_PARAMETERS, P_MAX_IMAGES, P_UNTAGGED_DAYS, lifecycle_parameters
 from tests.deployment import ROOT, load_template
+from tests.examples import lifecycle_policy
 
 TEMPLATE = ROOT / "functions" / "agentcore_ecr" / "templates" / "repository.yaml"
 
@@ -78,23 +78,23 @@ def test_has_max_image_count_is_max_image_count_not_zero(template: dict[str, Any
         pytest.param(3650, 10000, id="upper-bounds"),
     ],
 )
-def test_branch_with_count_rule_is_lifecycle_rules(template: dict[str, Any], days: int, count: int) -> None:
+def test_branch_with_count_rule_is_lifecycle_policy(template: dict[str, Any], days: int, count: int) -> None:
     _, when_true, _ = lifecycle_branches(template)
 
     rendered = render(when_true, {P_UNTAGGED_DAYS: str(days), P_MAX_IMAGES: str(count)})
 
-    assert json.loads(rendered) == lifecycle_rules(days, count)
+    assert json.loads(rendered) == lifecycle_policy(days, count)
 
 
 @pytest.mark.parametrize(
     "days", [pytest.param(30, id="default"), pytest.param(1, id="1"), pytest.param(3650, id="3650")]
 )
-def test_branch_without_count_rule_is_lifecycle_rules(template: dict[str, Any], days: int) -> None:
+def test_branch_without_count_rule_is_lifecycle_policy(template: dict[str, Any], days: int) -> None:
     _, _, when_false = lifecycle_branches(template)
 
     rendered = render(when_false, {P_UNTAGGED_DAYS: str(days)})
 
-    assert json.loads(rendered) == lifecycle_rules(days, None)
+    assert json.loads(rendered) == lifecycle_policy(days, None)
 
 
 @given(
@@ -106,7 +106,7 @@ def test_stack_renders_the_policy_the_service_means(
 ) -> None:
     policy = LifecyclePolicy(untagged_expiry_days=days, max_image_count=count)
 
-    assert render_policy(template, policy) == lifecycle_rules(days, count)
+    assert render_policy(template, policy) == lifecycle_policy(days, count)
 
 
 @pytest.mark.parametrize("count", [pytest.param(None, id="no-count-rule"), pytest.param(5, id="count-rule")])

@@ -134,7 +134,7 @@ INVALID_CREATE = [
     pytest.param(body_of(environment="e" * 21), "environment", id="environment-21-chars"),
     pytest.param(body_of(environment=None), "environment", id="environment-null"),
     pytest.param(body_of(environment="qa"), "environment", id="environment-not-allowed"),
-    pytest.param(body_of(environment="pre-prod"), "environment", id="environment-not-allowed-dashed"),
+    pytest.param(body_of(environment="pre-prod"), "environment", id="environment-with-dash"),
     # imageScanning
     pytest.param(body_of(imageScanning="yes"), "imageScanning", id="imageScanning-string"),
     pytest.param(body_of(imageScanning="true"), "imageScanning", id="imageScanning-string-true"),
@@ -219,10 +219,21 @@ INVALID_CREATE = [
     # tags
     pytest.param(body_of(tags={f"key{i}": "v" for i in range(41)}), "tags", id="tags-41"),
     pytest.param(body_of(tags={"": "v"}), "tags", id="tag-key-empty"),
-    pytest.param(body_of(tags={"k" * 129: "v"}), "tags", id="tag-key-129-chars"),
-    pytest.param(body_of(tags={"team": "v" * 257}), "tags", id="tag-value-257-chars"),
+    # CloudFormation's AWS::ECR::Repository: keys of 1-127 characters, values of 1-255 (contract 1.1)
+    pytest.param(body_of(tags={"k" * 128: "v"}), "tags", id="tag-key-128-chars"),
+    pytest.param(body_of(tags={"team": "v" * 256}), "tags", id="tag-value-256-chars"),
+    pytest.param(body_of(tags={"team": ""}), "tags", id="tag-value-empty"),
     pytest.param(body_of(tags={"aws:x": "v"}), "tags", id="tag-key-aws-prefix"),
+    pytest.param(body_of(tags={"AWS:x": "v"}), "tags", id="tag-key-AWS-prefix"),
+    pytest.param(body_of(tags={"Aws:x": "v"}), "tags", id="tag-key-Aws-prefix"),
     pytest.param(body_of(tags={"agentcore:x": "v"}), "tags", id="tag-key-agentcore-prefix"),
+    pytest.param(body_of(tags={"AgentCore:x": "v"}), "tags", id="tag-key-AgentCore-prefix"),
+    # 40 tags of 127 + 255 four-byte characters: a TemplateBody well over CloudFormation's 51,200 bytes
+    pytest.param(
+        body_of(tags={f"{i:02d}" + "\U0001f600" * 125: "\U0001f600" * 255 for i in range(40)}),
+        "tags",
+        id="tags-over-the-template-size-limit",
+    ),
     pytest.param(body_of(tags={"ManagedBy": "v"}), "tags", id="tag-key-ManagedBy"),
     pytest.param(body_of(tags={"Environment": "v"}), "tags", id="tag-key-Environment"),
     pytest.param(body_of(tags={"team": 1}), "tags.team", id="tag-value-not-string"),
@@ -284,8 +295,15 @@ VALID_BOUNDARIES = [
     pytest.param({"name": "agent-a", "lifecyclePolicy": {"maxImageCount": 10000}}, id="maxImageCount-10000"),
     pytest.param({"name": "agent-a", "lifecyclePolicy": {"maxImageCount": None}}, id="maxImageCount-null"),
     pytest.param({"name": "agent-a", "tags": {f"key{i}": f"value{i}" for i in range(40)}}, id="tags-40"),
-    pytest.param({"name": "agent-a", "tags": {"k" * 128: "v" * 256}}, id="tag-key-128-value-256"),
-    pytest.param({"name": "agent-a", "tags": {"team": ""}}, id="tag-value-empty"),
+    pytest.param({"name": "agent-a", "tags": {"k" * 127: "v" * 255}}, id="tag-key-127-value-255"),
+    pytest.param({"name": "agent-a", "tags": {"team": "v"}}, id="tag-value-1-char"),
+    pytest.param({"name": "agent-a", "tags": {"awsome": "v", "agentcore": "v"}}, id="tag-key-near-reserved"),
+    # 40 tags of 127 + 255 characters of 2 UTF-8 bytes: about 31 KB, which fits (as \uXXXX escapes
+    # it would not: 6 bytes a character)
+    pytest.param(
+        {"name": "agent-a", "tags": {f"{i:02d}" + "é" * 125: "é" * 255 for i in range(40)}},
+        id="tags-40-of-the-longest-two-byte-characters",
+    ),
 ]
 
 

@@ -10,12 +10,12 @@ from local import emulator
 
 from agentcore_ecr.aws.cloudformation import Stacks
 from agentcore_ecr.domain.errors import Throttled
-from agentcore_ecr.domain.naming import stack_name_for
 from tests import api_events
 from tests.deployment import ROOT, Deployment
+from tests.examples import TEAM_AGENT_A_DEV_STACK
 
 NAME = "team/agent-a"
-STACK = stack_name_for("agentcore", NAME, "dev")
+STACK = TEAM_AGENT_A_DEV_STACK
 
 
 def run(deployment: Deployment, function: str, event: dict[str, Any]) -> dict[str, Any]:

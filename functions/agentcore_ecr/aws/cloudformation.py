@@ -10,8 +10,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from agentcore_ecr.aws.clients import client, error_code, raise_if_throttled
+from agentcore_ecr.domain import stack_status
 
 NO_UPDATES = "No updates are to be performed"
+# A retried call whose ClientRequestToken CloudFormation has already seen, or a create of a stack that exists.
+ALREADY_MADE = frozenset({"TokenAlreadyExistsException", "AlreadyExistsException"})
+
+
+class ChangeAlreadyMadeError(Exception):
+    """CloudFormation has already accepted a call with this token, or the stack already exists."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class Stack:
 
     @property
     def in_progress(self) -> bool:
-        return self.status.endswith("_IN_PROGRESS")
+        return stack_status.in_progress(self.status)
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class StackEvent:
     logical_id: str
     status: str
     reason: str | None
+    request_token: str | None = None
 
 
 def _parameters(values: Mapping[str, str | None]) -> list[dict[str, Any]]:
@@ -98,6 +106,7 @@ class Stacks:
         parameters: Mapping[str, str],
         tags: Mapping[str, str],
         role_arn: str | None,
+        token: str,
     ) -> str:
         kwargs: dict[str, Any] = {
             "StackName": name,
@@ -105,14 +114,9 @@ class Stacks:
             "Parameters": _parameters(parameters),
             "Tags": _tags(tags),
             "OnFailure": "ROLLBACK",
+            "ClientRequestToken": token,
         }
-        if role_arn:
-            kwargs["RoleARN"] = role_arn
-        try:
-            return str(self._client.create_stack(**kwargs)["StackId"])
-        except ClientError as error:
-            raise_if_throttled(error)
-            raise
+        return str(self._call("create_stack", kwargs, role_arn)["StackId"])
 
     def update(
         self,
@@ -121,38 +125,52 @@ class Stacks:
         parameters: Mapping[str, str | None],
         tags: Mapping[str, str] | None,
         role_arn: str | None,
+        token: str,
     ) -> str | None:
         """Start an update; `None` when CloudFormation finds nothing to change.
 
         `template_body=None` keeps the previous template, `tags=None` the previous tags.
         """
-        kwargs: dict[str, Any] = {"StackName": name, "Parameters": _parameters(parameters)}
+        kwargs: dict[str, Any] = {
+            "StackName": name,
+            "Parameters": _parameters(parameters),
+            "ClientRequestToken": token,
+        }
         if template_body is None:
             kwargs["UsePreviousTemplate"] = True
         else:
             kwargs["TemplateBody"] = template_body
         if tags is not None:
             kwargs["Tags"] = _tags(tags)
-        if role_arn:
-            kwargs["RoleARN"] = role_arn
         try:
-            return str(self._client.update_stack(**kwargs)["StackId"])
+            return str(self._call("update_stack", kwargs, role_arn)["StackId"])
         except ClientError as error:
-            raise_if_throttled(error)
             # CloudFormation reports a no-op update as a ValidationError; its text is the only marker.
             if error_code(error) == "ValidationError" and NO_UPDATES in str(error):
                 return None
             raise
 
-    def delete(self, stack_id: str, role_arn: str | None) -> None:
-        kwargs: dict[str, Any] = {"StackName": stack_id}
+    def delete(self, stack_id: str, role_arn: str | None, token: str) -> None:
+        self._call("delete_stack", {"StackName": stack_id, "ClientRequestToken": token}, role_arn)
+
+    def continue_update_rollback(self, stack_id: str, role_arn: str | None, token: str) -> None:
+        """Take a stack out of UPDATE_ROLLBACK_FAILED: CloudFormation tries the rollback again."""
+        self._call("continue_update_rollback", {"StackName": stack_id, "ClientRequestToken": token}, role_arn)
+
+    def _call(self, operation: str, kwargs: dict[str, Any], role_arn: str | None) -> Any:
         if role_arn:
             kwargs["RoleARN"] = role_arn
         try:
-            self._client.delete_stack(**kwargs)
+            return getattr(self._client, operation)(**kwargs)
         except ClientError as error:
             raise_if_throttled(error)
+            if error_code(error) in ALREADY_MADE:
+                raise ChangeAlreadyMadeError(str(kwargs.get("ClientRequestToken"))) from error
             raise
+
+    def last_request_token(self, stack_id: str) -> str | None:
+        """The ClientRequestToken of the stack's latest change (its newest event's)."""
+        return next((event.request_token for event in self.events(stack_id)), None)
 
     def events(self, stack_id: str) -> Iterator[StackEvent]:
         """Newest first, as CloudFormation returns them."""
@@ -165,6 +183,7 @@ class Stacks:
                         logical_id=item.get("LogicalResourceId", ""),
                         status=item.get("ResourceStatus", ""),
                         reason=item.get("ResourceStatusReason"),
+                        request_token=item.get("ClientRequestToken"),
                     )
         except ClientError as error:
             raise_if_throttled(error)

@@ -11,6 +11,8 @@ from botocore.exceptions import ClientError
 
 from agentcore_ecr.aws.clients import client, error_code, raise_if_throttled
 
+BATCH_DELETE_LIMIT = 100
+
 
 @dataclass(frozen=True)
 class RepositoryDescription:
@@ -59,18 +61,39 @@ class Ecr:
         return {tag["Key"]: tag["Value"] for tag in response.get("tags", [])}
 
     def has_images(self, name: str) -> bool:
-        """True as soon as one image is found; the paginator follows empty pages."""
+        return bool(self.image_ids(name, limit=1))
+
+    def image_ids(self, name: str, limit: int) -> list[dict[str, str]]:
+        """Up to `limit` of the repository's images (none if the repository is gone); the paginator
+        follows empty pages."""
+        found: list[dict[str, str]] = []
         paginator = self._client.get_paginator("list_images")
         try:
-            for page in paginator.paginate(repositoryName=name, PaginationConfig={"PageSize": 100}):
-                if page.get("imageIds"):
-                    return True
+            for page in paginator.paginate(
+                repositoryName=name, PaginationConfig={"PageSize": min(limit, 1000)}
+            ):
+                found.extend(page.get("imageIds", []))
+                if len(found) >= limit:
+                    break
         except ClientError as error:
             raise_if_throttled(error)
             if error_code(error) == "RepositoryNotFoundException":
-                return False
+                return []
             raise
-        return False
+        return found[:limit]
+
+    def delete_images(self, name: str, image_ids: list[dict[str, str]]) -> None:
+        """BatchDeleteImage, 100 images a call (its limit)."""
+        for start in range(0, len(image_ids), BATCH_DELETE_LIMIT):
+            try:
+                self._client.batch_delete_image(
+                    repositoryName=name, imageIds=image_ids[start : start + BATCH_DELETE_LIMIT]
+                )
+            except ClientError as error:
+                raise_if_throttled(error)
+                if error_code(error) == "RepositoryNotFoundException":
+                    return
+                raise
 
     def lifecycle_policy_text(self, name: str) -> str | None:
         try:

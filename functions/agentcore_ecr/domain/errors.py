@@ -28,6 +28,23 @@ class ValidationError(ServiceError):
     status = 400
 
 
+class AccessDenied(ServiceError):
+    """API Gateway's answer to an unsigned, wrongly signed or unauthorised request (gateway responses)."""
+
+    code = "AccessDenied"
+    status = 403
+
+
+class PayloadTooLarge(ServiceError):
+    code = "PayloadTooLarge"
+    status = 413
+
+
+class UnsupportedMediaType(ServiceError):
+    code = "UnsupportedMediaType"
+    status = 415
+
+
 class NotFound(ServiceError):
     code = "NotFound"
     status = 404
@@ -55,6 +72,13 @@ class OperationInProgress(ServiceError):
 
 class ImmutableSetting(ServiceError):
     code = "ImmutableSetting"
+    status = 409
+
+
+class StackNotUpdatable(ServiceError):
+    """The repository's stack is in a status CloudFormation will not update (see domain/stack_status.py)."""
+
+    code = "StackNotUpdatable"
     status = 409
 
 
@@ -89,6 +113,7 @@ OPERATION_ERRORS: tuple[type[ServiceError], ...] = (
     RepositoryNotEmpty,
     OperationInProgress,
     ImmutableSetting,
+    StackNotUpdatable,
     StackFailed,
     StackTimeout,
 )

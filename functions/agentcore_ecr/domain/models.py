@@ -21,12 +21,19 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 REPOSITORY_NAME_PATTERN = r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
-ENVIRONMENT_PATTERN = r"^[a-z][a-z0-9-]{0,19}$"
+ENVIRONMENT_PATTERN = r"^[a-z][a-z0-9]{0,19}$"  # no "-": a stack name has one reading
 KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$"
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 RESERVED_TAG_KEYS = frozenset({"ManagedBy", "Environment"})
-RESERVED_TAG_PREFIXES = ("aws:", "agentcore:")
+RESERVED_TAG_PREFIXES = ("aws:", "agentcore:")  # in any letter case
 MAX_TAGS = 40
+# CloudFormation's AWS::ECR::Repository schema (Tag): it, not ECR, applies these to a stack's tags.
+TAG_KEY_LENGTH = (1, 127)
+TAG_VALUE_LENGTH = (1, 255)
+
+
+def is_reserved_tag_key(key: str) -> bool:
+    return key in RESERVED_TAG_KEYS or key.lower().startswith(RESERVED_TAG_PREFIXES)
 
 
 def _utc_text(value: datetime) -> str:
@@ -57,7 +64,8 @@ class CreateRepositoryRequest(CamelModel):
     environment: Environment = "dev"
     image_scanning: StrictBool = True
     image_tag_mutability: Literal["MUTABLE", "IMMUTABLE"] = "IMMUTABLE"
-    encryption: Literal["KMS", "AES256"] = "KMS"
+    # None: "KMS" on create; on an update, the repository's current setting (it cannot change).
+    encryption: Literal["KMS", "AES256"] | None = None
     kms_key_arn: Annotated[StrictStr, Field(pattern=KMS_KEY_ARN_PATTERN)] | None = None
     lifecycle_policy: LifecyclePolicy = LifecyclePolicy()
     tags: dict[StrictStr, StrictStr] = Field(default_factory=dict, max_length=MAX_TAGS)
@@ -65,19 +73,20 @@ class CreateRepositoryRequest(CamelModel):
     @field_validator("tags")
     @classmethod
     def _caller_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        (key_min, key_max), (value_min, value_max) = TAG_KEY_LENGTH, TAG_VALUE_LENGTH
         for key, value in tags.items():
-            if not 1 <= len(key) <= 128:
-                raise ValueError(f"tag key {key[:20]!r} must be 1-128 characters")
-            if len(value) > 256:
-                raise ValueError(f"the value of tag {key!r} must be at most 256 characters")
-            if key in RESERVED_TAG_KEYS or key.startswith(RESERVED_TAG_PREFIXES):
-                raise ValueError(f"tag key {key!r} is reserved for the service")
+            if not key_min <= len(key) <= key_max:
+                raise ValueError(f"tag key {key[:20]!r} must be {key_min}-{key_max} characters")
+            if not value_min <= len(value) <= value_max:
+                raise ValueError(f"the value of tag {key[:20]!r} must be {value_min}-{value_max} characters")
+            if is_reserved_tag_key(key):
+                raise ValueError(f"tag key {key[:20]!r} is reserved for the service")
         return tags
 
     @field_validator("kms_key_arn")
     @classmethod
     def _kms_key_needs_kms(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and info.data.get("encryption", "KMS") != "KMS":
+        if value is not None and info.data.get("encryption") not in (None, "KMS"):
             raise ValueError("kmsKeyArn may only be given with encryption KMS")
         return value
 
@@ -188,10 +197,31 @@ class WorkflowInput(CamelModel):
 
 
 class StackPhase(StrEnum):
+    """One step of an operation's stack work; each makes at most one CloudFormation call."""
+
     APPLY = "APPLY"  # create or update of the repository stack
-    CLEANUP = "CLEANUP"  # delete of a stack left in ROLLBACK_COMPLETE, before a new create
-    EMPTY = "EMPTY"  # force delete: update that sets EmptyOnDelete
+    CLEANUP = "CLEANUP"  # delete of a stack whose create failed, before a new create
+    RECOVER = "RECOVER"  # continue the rollback of a stack in UPDATE_ROLLBACK_FAILED, before the update
+    EMPTY = "EMPTY"  # force delete: an update that sets EmptyOnDelete
+    PURGE = "PURGE"  # force delete of a stack that cannot be updated: delete a batch of images directly
     DELETE = "DELETE"
+
+    @property
+    def final(self) -> bool:
+        """When this phase completes, the operation is done."""
+        return self in (StackPhase.APPLY, StackPhase.DELETE)
+
+    def request_token(self, operation_id: str) -> str:
+        """The ClientRequestToken of this phase's CloudFormation call: a retried call is the same call."""
+        return f"{self.value.lower()}-{operation_id}"
+
+    @classmethod
+    def of_request_token(cls, token: str | None, operation_id: str) -> StackPhase | None:
+        """The phase of this operation that made a change with `token`, if any."""
+        phase, _, owner = (token or "").partition("-")
+        if owner != operation_id:
+            return None
+        return next((candidate for candidate in cls if candidate.value.lower() == phase), None)
 
 
 class StackChange(CamelModel):
@@ -199,7 +229,7 @@ class StackChange(CamelModel):
 
     stack_id: str | None
     phase: StackPhase
-    settled: bool  # nothing to wait for (no-op update, stack already gone)
+    settled: bool  # nothing to wait for (no-op update, stack already gone, a batch of images purged)
     final: bool  # when this phase completes, the operation is done
     wait_seconds: int
 
@@ -215,6 +245,7 @@ class StackCheck(CamelModel):
     state: StackState
     stack_status: str | None
     reason: str | None = None
+    wait_seconds: int = 0  # before the next check, while IN_PROGRESS
 
 
 class TaskRequest(CamelModel):
@@ -222,6 +253,7 @@ class TaskRequest(CamelModel):
 
     workflow: WorkflowInput
     started_at: datetime
+    # CheckStack: the change to check. StartStackChange: the change the previous phase made, if any.
     change: StackChange | None = None
     outcome: Literal["SUCCEEDED", "FAILED"] | None = None
     error: dict[str, Any] | None = None

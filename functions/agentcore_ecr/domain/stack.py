@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Literal
 
-from agentcore_ecr.domain.models import (
-    RESERVED_TAG_KEYS,
-    RESERVED_TAG_PREFIXES,
-    CreateRepositoryRequest,
-    LifecyclePolicy,
-)
+from agentcore_ecr.domain.models import CreateRepositoryRequest, LifecyclePolicy, is_reserved_tag_key
 
 SERVICE_TAG_VALUE = "agentcore-ecr"
 MANAGED_BY = "ManagedBy"
@@ -52,7 +50,10 @@ def lifecycle_parameters(policy: LifecyclePolicy) -> dict[str, str]:
 
 
 def stack_parameters(request: CreateRepositoryRequest) -> dict[str, str]:
-    """Every parameter of the repository template, from a create/upsert request."""
+    """Every parameter of the repository template, from a create/upsert request whose encryption
+    has been settled (the default on create, the current setting on update)."""
+    if request.encryption is None:
+        raise ValueError("the request's encryption must be settled before it becomes stack parameters")
     return {
         P_NAME: request.name,
         P_ENVIRONMENT: request.environment,
@@ -80,33 +81,71 @@ def stack_tags(request: CreateRepositoryRequest) -> dict[str, str]:
 
 
 CALLER_TAGS_MARKER = "        # CALLER_TAGS:"
+MAX_TEMPLATE_BODY_BYTES = 51_200  # CreateStack and UpdateStack refuse a longer TemplateBody
+
+
+def yaml_string(text: str) -> str:
+    """`text` as a YAML double-quoted scalar that reads back verbatim, in as few UTF-8 bytes as can be.
+
+    Printable characters stay as they are (an escape costs up to 10 bytes where UTF-8 needs at most
+    4); anything else is escaped, including the characters YAML 1.1 reads as line breaks (U+0085,
+    U+2028, U+2029), with YAML's `\\UXXXXXXXX` beyond the Basic Multilingual Plane.
+    """
+    return '"' + "".join(_yaml_character(char) for char in text) + '"'
+
+
+def _yaml_character(char: str) -> str:
+    if char.isprintable() and char not in '"\\':
+        return char
+    if ord(char) > 0xFFFF:
+        return f"\\U{ord(char):08x}"
+    return json.dumps(char)[1:-1]  # JSON escapes (\n, \", \uXXXX) are YAML escapes too
+
+
+@cache
+def repository_template() -> str:
+    """The repository's CloudFormation template, shipped with the code."""
+    return (resources.files("agentcore_ecr") / "templates" / "repository.yaml").read_text(encoding="utf-8")
 
 
 def render_template(template: str, tags: Mapping[str, str]) -> str:
-    """The repository template with the caller's tags added to the repository's `Tags`.
-
-    Keys and values are written as JSON strings, which YAML reads back verbatim.
-    """
+    """The repository template with the caller's tags added to the repository's `Tags`."""
     head, marker, tail = template.partition(CALLER_TAGS_MARKER)
     if not marker:
         raise ValueError("the repository template has no CALLER_TAGS marker")
     entry = "        - Key: {}\n          Value: {}\n"
-    lines = "".join(entry.format(json.dumps(key), json.dumps(value)) for key, value in sorted(tags.items()))
+    lines = "".join(entry.format(yaml_string(key), yaml_string(value)) for key, value in sorted(tags.items()))
     return head + lines + marker + tail
 
 
+def repository_template_for(tags: Mapping[str, str]) -> str:
+    """The TemplateBody of a repository's stack: the shipped template with the caller's tags."""
+    return render_template(repository_template(), tags)
+
+
+def template_body_bytes(template_body: str) -> int:
+    return len(template_body.encode("utf-8"))
+
+
 def caller_tags(tags: Mapping[str, str]) -> dict[str, str]:
-    return {
-        key: value
-        for key, value in tags.items()
-        if key not in RESERVED_TAG_KEYS and not key.startswith(RESERVED_TAG_PREFIXES)
-    }
+    return {key: value for key, value in tags.items() if not is_reserved_tag_key(key)}
 
 
 def is_managed(tags: Mapping[str, str], environment: str | None = None) -> bool:
     if tags.get(MANAGED_BY) != SERVICE_TAG_VALUE:
         return False
     return environment is None or tags.get(ENVIRONMENT) == environment
+
+
+def owner(parameters: Mapping[str, str]) -> str:
+    """The repository a stack belongs to: its RepositoryName parameter."""
+    return parameters.get(P_NAME, "")
+
+
+def encryption_from_parameters(parameters: Mapping[str, str]) -> tuple[Literal["KMS", "AES256"], str | None]:
+    """(encryption, KMS key ARN or None) of a stack; a stack without the parameter has ECR's AES256."""
+    encryption: Literal["KMS", "AES256"] = "KMS" if parameters.get(P_ENCRYPTION) == "KMS" else "AES256"
+    return encryption, (parameters.get(P_KMS_KEY) or None) if encryption == "KMS" else None
 
 
 def lifecycle_from_parameters(parameters: Mapping[str, str]) -> LifecyclePolicy:
