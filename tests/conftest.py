@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import pytest
 from local import emulator
+from local.emulator.stepfunctions import stop_executions
 from moto import mock_aws
 
 from agentcore_ecr import wiring
@@ -46,12 +47,18 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """moto in this process, mended where it differs from AWS (local/emulator.py)."""
+    """moto in this process, mended where it differs from AWS (local/emulator).
+
+    No execution outlives the test: moto's executor threads would otherwise go on into the next
+    test's backends (and find what it made).
+    """
     emulator.apply()
     emulator.options.settle_seconds = 0
     with mock_aws(config=cast("Any", MOTO_CONFIG)):
         yield
+        leaked = stop_executions()
     emulator.options.settle_seconds = 0
+    assert not leaked, f"executions still running after the test: {leaked}"
 
 
 @pytest.fixture

@@ -1,0 +1,110 @@
+"""Where moto differs from AWS in ways the service depends on, and how the local stack mends it.
+
+Each patch names the difference, what AWS does instead and the AWS documentation it follows.
+`apply()` installs them all, once, in the process that runs moto (the local stack's server, or a
+test process). The product code never knows: it talks to what looks like AWS.
+
+1. ECR_REPOSITORY_PROPERTIES - moto's `AWS::ECR::Repository` ignores `LifecyclePolicy` and
+   `EmptyOnDelete`, stores `ImageScanningConfiguration` and `EncryptionConfiguration` under
+   CloudFormation's keys (`ScanOnPush`) instead of ECR's (`scanOnPush`), and on update only adds
+   tags; it replaces a repository whose name changes by deleting it first. AWS applies all of them,
+   removes the tags an update drops, and replaces a repository only under a new name, creating the
+   new one first (CloudFormation User Guide, AWS::ECR::Repository; "Update behaviors of stack
+   resources": a custom-named resource cannot be replaced under the same name).
+2. FAILED_CREATE_ROLLS_BACK - a resource that fails makes moto's CreateStack raise and leaves the
+   stack in CREATE_IN_PROGRESS for ever. AWS accepts the call, gives the reason in a CREATE_FAILED
+   event, deletes what it had created and ends in ROLLBACK_COMPLETE, or in ROLLBACK_FAILED when a
+   delete fails too (CloudFormation User Guide, "Stack status codes").
+3. FAILED_UPDATE_ROLLS_BACK - the same for UpdateStack: AWS rolls the resources back to their
+   previous properties, with the stack's role, and ends in UPDATE_ROLLBACK_COMPLETE with the
+   previous template, parameters and tags, or in UPDATE_ROLLBACK_FAILED when the rollback fails.
+4. FAILED_DELETE_KEEPS_STACK - DeleteStack of a repository with images raises in moto and yet
+   removes the stack, leaving the repository behind; describing a deleted stack evaluates its
+   outputs, which creates its resources again. AWS ends in DELETE_FAILED and keeps both; a stack
+   being deleted is found by name (DELETE_IN_PROGRESS) until it is gone; a deleted one has no
+   outputs.
+5. EQUALS_COMPARES_TEXT - moto resolves Number parameters to numbers, so `!Equals [!Ref Count, "0"]`
+   is false for 0. AWS compares the two values as strings.
+6. NO_OP_UPDATE_BY_VALUE - moto finds "No updates are to be performed" only when the resolved
+   parameters are equal as Python values (30 != "30"), and ignores tags. AWS compares the
+   template, the parameter values as text and the stack's tags.
+7. PARAMETER_CHANGE_UPDATES_RESOURCES - when only parameters change, moto updates the resources
+   that `Ref` them but misses those that use them in `Fn::Sub` (the lifecycle policy text).
+   AWS updates every resource whose properties change.
+8. LAMBDA_RUNS_HANDLERS - moto runs Lambda code only in Docker; without it, invocations go to
+   `options.invoke` (the local stack's function workers), and a function error is reported in
+   the `X-Amz-Function-Error` header as Lambda does.
+9. EVENTBRIDGE_TO_LAMBDA - moto's EventBridge delivers to SQS, logs and buses, not to Lambda
+   targets. Here a Lambda target is invoked asynchronously through `options.invoke_async`, when
+   the function's resource-based policy lets the rule invoke it (EventBridge User Guide, "Using
+   resource-based policies"); otherwise the event goes to the target's dead-letter queue.
+10. SETTLE_DELAY - moto's CloudFormation is synchronous. With `settle_seconds` > 0 a stack reports
+   its *_IN_PROGRESS status for that long after each change, as AWS does while it works, so the
+   workflow's Wait/check loop runs for real (`float("inf")`: a stack that never settles).
+11. STACK_STATE_RULES - moto updates a stack in any status but ROLLBACK_COMPLETE, deletes one in
+   the middle of an update, has no ContinueUpdateRollback, and forgets a stack's service role when
+   an update does not pass one. AWS updates only CREATE_COMPLETE, UPDATE_COMPLETE,
+   UPDATE_ROLLBACK_COMPLETE and IMPORT_*_COMPLETE stacks ("Stack:<id> is in <status> state and can
+   not be updated."), continues a rollback only from UPDATE_ROLLBACK_FAILED, and keeps using the
+   role a stack was given (CloudFormation API Reference: UpdateStack, ContinueUpdateRollback).
+12. CLIENT_REQUEST_TOKEN - moto ignores ClientRequestToken. AWS gives every event of an operation
+   that operation's token, and a call retried with the token of the stack's latest operation is
+   the same call, not a second one (CloudFormation API Reference: CreateStack, StackEvent).
+13. RESOURCE_SCHEMAS - moto applies whatever properties a template gives. AWS validates them
+   against the resource type's schema first (the schemas cfn-lint ships) and fails the resource
+   with "Properties validation failed for resource <id> with message: [...]" (StackEvent's
+   DetailedStatus VALIDATION_FAILED).
+14. HANDLER_PERMISSIONS - moto creates, updates and deletes resources with no permissions at all.
+   AWS's resource handlers run with the stack's service role (or else the caller's credentials)
+   and need every permission their schema lists for the operation (CloudFormation User Guide,
+   "service role"; the `handlers` of the resource schema).
+15. IAM_ENFORCED - moto accepts every request (its own access control checks actions, not
+   resources or conditions). AWS authorizes each one against the caller's policies; here every
+   request signed with the credentials of an assumed role (a function's, the state machine's) is
+   authorized as local/iam.py writes out, and refused with AWS's AccessDenied otherwise. Other
+   credentials stay unchecked, so people and tools can use the endpoint with any keys.
+16. STATE_MACHINE_ROLE - moto's Step Functions calls its task integrations (Lambda, EventBridge)
+   with fixed keys. AWS calls them as the state machine's role, which must allow them.
+
+Patches 14 to 16 act when `options.enforce_iam` is set (the local stack sets it); tests that run
+moto in their own process set it where they test IAM.
+"""
+
+from __future__ import annotations
+
+from local.emulator import access, cloudformation, ecr, functions, stepfunctions
+from local.emulator.options import EmulatorOptions, options
+
+PATCHES = (
+    "ECR_REPOSITORY_PROPERTIES",
+    "FAILED_CREATE_ROLLS_BACK",
+    "FAILED_UPDATE_ROLLS_BACK",
+    "FAILED_DELETE_KEEPS_STACK",
+    "EQUALS_COMPARES_TEXT",
+    "NO_OP_UPDATE_BY_VALUE",
+    "PARAMETER_CHANGE_UPDATES_RESOURCES",
+    "LAMBDA_RUNS_HANDLERS",
+    "EVENTBRIDGE_TO_LAMBDA",
+    "SETTLE_DELAY",
+    "STACK_STATE_RULES",
+    "CLIENT_REQUEST_TOKEN",
+    "RESOURCE_SCHEMAS",
+    "HANDLER_PERMISSIONS",
+    "IAM_ENFORCED",
+    "STATE_MACHINE_ROLE",
+)
+__all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
+_applied = False
+
+
+def apply() -> None:
+    """Install every patch of PATCHES (once per process)."""
+    global _applied  # noqa: PLW0603 - one set of patches per process
+    if _applied:
+        return
+    ecr.apply()  # 1
+    cloudformation.apply()  # 2-7, 10-14
+    functions.apply()  # 8, 9
+    access.apply()  # 15
+    stepfunctions.apply()  # 16
+    _applied = True

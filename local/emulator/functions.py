@@ -1,0 +1,89 @@
+"""Patches 8, LAMBDA_RUNS_HANDLERS, and 9, EVENTBRIDGE_TO_LAMBDA: Lambda without Docker."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from local.emulator import access
+from local.emulator.options import options
+
+
+def _patch_lambda_invoke() -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: PLC0415
+
+    original = LambdaSimpleBackend.invoke
+
+    def invoke(
+        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> bytes | str | None:
+        if options.invoke is None:
+            return original(self, function_name, qualifier, body, headers, response_headers)
+        name = function_name.rsplit(":", 1)[-1]
+        payload = body.encode() if isinstance(body, str) else bytes(body or b"{}")
+        if headers.get("X-Amz-Invocation-Type") == "Event" and options.invoke_async is not None:
+            options.invoke_async(name, payload, None)
+            return b""
+        result, error = options.invoke(name, payload)
+        if error is not None:
+            response_headers["x-amz-function-error"] = error
+        return result
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+
+
+def _dead_letter(rule: Any, target: dict[str, Any], event: Any, code: str, message: str) -> None:
+    """EventBridge's dead-letter message for an event it could not deliver to a target."""
+    from moto.sqs.models import sqs_backends  # noqa: PLC0415
+
+    queue_arn = target.get("DeadLetterConfig", {}).get("Arn")
+    if not queue_arn:
+        return
+    _, _, _, region, account, queue = queue_arn.split(":", 5)
+    attributes = {
+        "ERROR_CODE": code,
+        "ERROR_MESSAGE": message,
+        "RULE_ARN": rule.arn,
+        "TARGET_ARN": target["Arn"],
+    }
+    sqs_backends[account][region].send_message(
+        queue,
+        json.dumps(event),
+        message_attributes={
+            key: {"data_type": "String", "string_value": value} for key, value in attributes.items()
+        },
+    )
+
+
+def _patch_eventbridge_lambda_targets() -> None:
+    from moto.events import models as events  # noqa: PLC0415
+
+    original = events.Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        lambdas = [target for target in self.targets if target["Arn"].startswith("arn:aws:lambda:")]
+        others = copy.copy(self)  # moto raises on a Lambda target: give it the other targets only
+        others.targets = [target for target in self.targets if target not in lambdas]
+        original(others, original_event, transform_input)
+        if options.invoke_async is None or not self.event_pattern.matches_event(original_event):
+            return
+        for target in lambdas:
+            if options.enforce_iam and not access.resource_policy_allows(
+                target["Arn"], "events.amazonaws.com", self.arn
+            ):
+                message = f"The function's resource-based policy does not let {self.arn} invoke it."
+                _dead_letter(self, target, original_event, "NO_PERMISSIONS", message)
+                continue
+            options.invoke_async(
+                target["Arn"].rsplit(":", 1)[-1],
+                json.dumps(original_event).encode(),
+                target.get("DeadLetterConfig", {}).get("Arn"),
+            )
+
+    events.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+def apply() -> None:
+    _patch_lambda_invoke()
+    _patch_eventbridge_lambda_targets()

@@ -1,0 +1,20 @@
+"""The emulator's settings, shared by every patch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Invoke = Callable[[str, bytes], tuple[bytes, "str | None"]]
+InvokeAsync = Callable[[str, bytes, "str | None"], None]
+
+
+@dataclass
+class EmulatorOptions:
+    settle_seconds: float = 0.0
+    invoke: Invoke | None = None  # function name, payload -> (response, function error or None)
+    invoke_async: InvokeAsync | None = None  # function name, payload, dead-letter ARN of the target
+    enforce_iam: bool = False  # patches HANDLER_PERMISSIONS, IAM_ENFORCED, STATE_MACHINE_ROLE
+
+
+options = EmulatorOptions()

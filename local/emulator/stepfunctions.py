@@ -1,0 +1,91 @@
+"""Patch 16, STATE_MACHINE_ROLE: Step Functions calls its task integrations as the state machine's
+role. Also `stop_executions()`, which tests use so that no execution outlives its test."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any
+
+from local.emulator.access import _sts
+from local.emulator.options import options
+
+SESSION_SECONDS = 12 * 3600
+_sessions: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def _session_for(role_arn: str, region: str) -> Any:
+    """One session of the role (moto's STS, in this process), as Step Functions assumes it."""
+    with _lock:
+        session = _sessions.get(role_arn)
+        if session is None or session.access_key_id not in {
+            role.access_key_id for role in _sts(role_arn.split(":")[4]).assumed_roles
+        }:
+            session = _sts(role_arn.split(":")[4]).assume_role(
+                region_name=region,
+                role_session_name="StepFunctions",
+                role_arn=role_arn,
+                policy=None,
+                duration=SESSION_SECONDS,
+                external_id=None,
+            )
+            _sessions[role_arn] = session
+        return session
+
+
+def apply() -> None:
+    import moto.stepfunctions.parser.asl.parse.asl_parser  # noqa: F401, PLC0415 - loads every integration
+    from moto.stepfunctions.parser.asl.utils import boto_client  # noqa: PLC0415
+
+    original = boto_client.boto_client_for
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        client = original(region, service, state_credentials)
+        role_arn = getattr(state_credentials, "role_arn", None)
+        if not options.enforce_iam or not role_arn:
+            return client
+        import boto3  # noqa: PLC0415
+
+        session = _session_for(role_arn, region)
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=client.meta.endpoint_url,
+            aws_access_key_id=session.access_key_id,
+            aws_secret_access_key=session.secret_access_key,
+            aws_session_token=session.session_token,
+            config=client.meta.config,
+        )
+
+    for name, module in list(sys.modules.items()):
+        if (
+            name.startswith("moto.stepfunctions.parser")
+            and getattr(module, "boto_client_for", None) is original
+        ):
+            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+
+
+def stop_executions(timeout: float = 10.0) -> list[str]:
+    """Stop every running execution of moto's Step Functions, then wait for its threads to end.
+
+    Returns the names of the threads still alive after `timeout` (none, if all went well).
+    """
+    from moto.core.utils import utcnow  # noqa: PLC0415
+    from moto.stepfunctions.parser.api import ExecutionStatus  # noqa: PLC0415
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415
+    from moto.stepfunctions.parser.utils import TMP_THREADS  # noqa: PLC0415
+
+    for regions in stepfunctions_parser_backends.values():
+        for backend in regions.values():
+            for execution in backend._get_executions(ExecutionStatus.RUNNING):
+                worker = execution.exec_worker
+                if worker is not None and worker.env is not None:
+                    execution.stop(utcnow(), error="TestEnded", cause="The test that started it ended.")
+    deadline = time.monotonic() + timeout
+    for thread in list(TMP_THREADS):
+        thread.join(max(0.0, deadline - time.monotonic()))
+    alive = [thread.name for thread in TMP_THREADS if thread.is_alive()]
+    TMP_THREADS.clear()
+    return alive
