@@ -22,6 +22,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -224,7 +225,7 @@ def cold_starts() -> tuple[list[float], list[float]]:
     inside: list[float] = []
     for _ in range(COLD_STARTS):
         began = time.monotonic()
-        stack = start_local_stack(SETTLE_SECONDS)
+        stack = start_local_stack(Path(tempfile.mkdtemp(prefix="bench-")), SETTLE_SECONDS)
         outside.append(time.monotonic() - began)
         try:
             for line in stack.output:
@@ -436,7 +437,7 @@ def measure() -> tuple[list[Row], list[str]]:
     rows = [cold_start_row()]
     remarks: list[str] = []
 
-    stack = start_local_stack(SETTLE_SECONDS)
+    stack = start_local_stack(Path(tempfile.mkdtemp(prefix="bench-")), SETTLE_SECONDS)
     try:
         idle = memory(stack)
 
@@ -538,8 +539,8 @@ def report(rows: list[Row], remarks: list[str], started: dt.datetime, seconds: f
 
 - Date (UTC): {started:%Y-%m-%d %H:%M:%S}
 - Machine: {machine}
-- Command: {COMMAND}; each local stack is `python -m local --port P --aws-port A --settle-seconds \
-{SETTLE_SECONDS:g}` on free loopback ports
+- Command: {COMMAND}; each local stack is `python -m local --port 0 --aws-port 0 --auth iam \
+--settle-seconds {SETTLE_SECONDS:g}` on loopback ports the system picks, every request signed with SigV4
 - Run time: {seconds:.0f} s
 
 With `--settle-seconds 0` moto's CloudFormation settles a stack at once, so these figures measure the \

@@ -8,8 +8,44 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
-from local.stack import LocalConfig, LocalStack
+from local.stack import API_USER, ROOT, LocalConfig, LocalStack
+from local.template import REGION
+
+
+def banner(stack: LocalStack, elapsed: float) -> str:
+    config = stack.config
+    credentials = config.credentials_file
+    if config.iam_auth and credentials is not None:
+        shown = credentials.relative_to(ROOT) if credentials.is_relative_to(ROOT) else credentials
+        api = f"""  API          {stack.api_url}
+               (AWS_IAM: requests are signed with SigV4, service execute-api)
+  credentials  {shown}, profile {API_USER} (may invoke every route)
+
+Try (boto3, the AWS CLI and SDKs read the profile; curl signs with --aws-sigv4):
+  export AWS_SHARED_CREDENTIALS_FILE={shown} AWS_PROFILE={API_USER}
+  curl -s --aws-sigv4 "aws:amz:{REGION}:execute-api" \\
+       --user "{stack.api_keys["aws_access_key_id"]}:{stack.api_keys["aws_secret_access_key"]}" \\
+       -X POST {stack.api_url}/repositories -H 'Content-Type: application/json' \\
+       -d '{{"name": "team/agent-a"}}'"""
+    else:
+        api = f"""  API          {stack.api_url}
+               (requests are not signed or checked, as with `sam local start-api`;
+               AUTH=iam make run checks SigV4 and execute-api:Invoke as API Gateway does)
+
+Try:
+  curl -s -X POST {stack.api_url}/repositories -H 'Content-Type: application/json' \\
+       -d '{{"name": "team/agent-a"}}'"""
+    return f"""
+agentcore-ecr local stack ready in {elapsed:.1f}s
+{api}
+
+  AWS endpoint {stack.endpoint}   (moto; any credentials, region {REGION}; each function calls it
+               with its own role's credentials, checked against the role's policies)
+  logs         {config.log_dir}/<Function>.log
+
+Ctrl-C stops everything."""
 
 
 def main() -> int:
@@ -24,10 +60,40 @@ def main() -> int:
         default=float(os.environ.get("SETTLE_SECONDS", "2")),
         help="how long a stack reports *_IN_PROGRESS after each change (the Wait loop runs meanwhile)",
     )
+    parser.add_argument(
+        "--auth",
+        choices=["none", "iam"],
+        default=os.environ.get("AUTH") or "none",
+        help="iam: check SigV4 and execute-api:Invoke as API Gateway does (AUTH=iam)",
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, default=ROOT / ".local", help="where logs/ and aws-credentials go"
+    )
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml", help="the SAM template")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a template parameter, as `sam deploy --parameter-overrides` takes it (repeatable)",
+    )
+    parser.add_argument(
+        "--iam-log", action="store_true", help="write every IAM decision to <state dir>/iam-decisions.jsonl"
+    )
     args = parser.parse_args()
+    parameters = dict(item.split("=", 1) for item in args.parameter if "=" in item)
     started = time.monotonic()
     stack = LocalStack(
-        LocalConfig(port=args.port, aws_port=args.aws_port, settle_seconds=args.settle_seconds)
+        LocalConfig(
+            port=args.port,
+            aws_port=args.aws_port,
+            settle_seconds=args.settle_seconds,
+            iam_auth=args.auth == "iam",
+            state_dir=args.state_dir,
+            template=args.template,
+            parameters=parameters,
+            iam_log=args.iam_log,
+        )
     )
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -35,21 +101,7 @@ def main() -> int:
     try:
         stack.start()
         stack.wait_until_ready()
-        elapsed = time.monotonic() - started
-        print(  # noqa: T201 - the banner is the point
-            f"""
-agentcore-ecr local stack ready in {elapsed:.1f}s
-  API          {stack.api_url}
-  AWS endpoint {stack.endpoint}   (moto; any credentials, region us-east-1)
-  logs         {stack.config.log_dir}/<Function>.log
-
-Try:
-  curl -s -X POST {stack.api_url}/repositories -H 'Content-Type: application/json' \\
-       -d '{{"name": "team/agent-a"}}'
-
-Ctrl-C stops everything.""",
-            flush=True,
-        )
+        print(banner(stack, time.monotonic() - started), flush=True)  # noqa: T201 - the banner is the point
         stopped.wait()
     finally:
         stack.stop()

@@ -1,6 +1,19 @@
-"""API Gateway (REST, proxy integration) for the local stack: routes from the template's `Api`
-events, requests turned into proxy events, the functions' answers turned back into HTTP, and the
-template's gateway responses where API Gateway itself answers.
+"""API Gateway (REST, Lambda proxy integration) for the local stack, as `sam deploy` would make it.
+
+The routes, their integrations and their method auth come from the translated template's OpenAPI
+body (local/template.py). A request is answered as API Gateway answers it:
+
+- a method or path the API does not have: 403 MISSING_AUTHENTICATION_TOKEN, whatever the method;
+- with `AUTH=iam`, an `AWS_IAM` method needs a valid SigV4 signature (local/sigv4.py) and a caller
+  allowed `execute-api:Invoke` on the method's ARN; without it, nothing is checked, as
+  `sam local start-api` does;
+- the integration invokes the function under the template's rules: with no `credentials`, the
+  function's resource-based policy must let `apigateway.amazonaws.com` invoke it for this method;
+  with the caller's credentials (`arn:aws:iam::*:user/*`), the caller needs `lambda:InvokeFunction`;
+  with a role, the role does. Otherwise 500, as API Gateway's "Invalid permissions on Lambda
+  function";
+- the request becomes a REST proxy event, and the function's answer the HTTP response; the
+  template's gateway responses shape what API Gateway itself answers.
 """
 
 from __future__ import annotations
@@ -15,15 +28,40 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.template import ACCOUNT, LocalTemplate, Route
+from local import iam, sigv4
+from local.emulator import access
+from local.template import ACCOUNT, API_ID, CALLER_CREDENTIALS, REGION, LocalTemplate, Route
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
-STAGE = "v1"
+LISTEN_BACKLOG = 128
 Invoke = Callable[[str, bytes], tuple[bytes, str | None]]
+# API Gateway's status for each gateway response type (when the template's response has none).
+DEFAULT_STATUS = {
+    "ACCESS_DENIED": 403,
+    "API_CONFIGURATION_ERROR": 500,
+    "EXPIRED_TOKEN": 403,
+    "INVALID_SIGNATURE": 403,
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "REQUEST_TOO_LARGE": 413,
+    "UNAUTHORIZED": 401,
+    "DEFAULT_5XX": 500,
+}
+
+
+def method_arn(stage: str, method: str, path: str) -> str:
+    """The resource `execute-api:Invoke` is authorized on, and a Lambda permission's SourceArn."""
+    return f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{stage}/{method}/{path.lstrip('/')}"
 
 
 def proxy_event(
-    route: Route, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+    route: Route,
+    method: str,
+    raw_path: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    stage: str,
+    caller: access.Principal | None = None,
 ) -> dict[str, Any]:
     split = urlsplit(raw_path)
     path = unquote(split.path)
@@ -41,6 +79,14 @@ def proxy_event(
         encoded = False
     except UnicodeDecodeError:
         text, encoded = base64.b64encode(body).decode(), True
+    identity: dict[str, Any] = {"sourceIp": source_ip, "userAgent": dict(headers).get("User-Agent", "")}
+    if caller is not None:
+        identity |= {
+            "accountId": caller.account,
+            "caller": caller.arn,
+            "userArn": caller.arn,
+            "user": caller.arn,
+        }
     return {
         "resource": route.path,
         "path": path,
@@ -54,27 +100,34 @@ def proxy_event(
         "requestContext": {
             "resourcePath": route.path,
             "httpMethod": method,
-            "path": f"/{STAGE}{path}",
-            "stage": STAGE,
+            "path": f"/{stage}{path}",
+            "stage": stage,
             "accountId": ACCOUNT,
-            "apiId": "local",
+            "apiId": API_ID,
             "protocol": "HTTP/1.1",
             "requestId": str(uuid.uuid4()),
             "requestTimeEpoch": int(time.time() * 1000),
-            "identity": {"sourceIp": source_ip, "userAgent": dict(headers).get("User-Agent", "")},
+            "identity": identity,
         },
         "body": text,
         "isBase64Encoded": encoded,
     }
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG  # API Gateway queues callers; it does not reset them
+    daemon_threads = True
+
+
 class Gateway:
-    def __init__(self, template: LocalTemplate, invoke: Invoke, port: int) -> None:
-        self.routes = template.routes()
+    def __init__(self, template: LocalTemplate, invoke: Invoke, port: int, iam_auth: bool = False) -> None:
         self.template = template
+        self.routes = template.routes()
+        self.stage = template.stage()
+        self.responses = template.gateway_responses()
         self.invoke = invoke
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self.server.daemon_threads = True
+        self.iam_auth = iam_auth
+        self.server = _Server(("127.0.0.1", port), self._handler_class())
 
     @property
     def port(self) -> int:
@@ -94,23 +147,67 @@ class Gateway:
         return None
 
     def gateway_answer(self, kind: str, message: str) -> tuple[int, dict[str, str], bytes]:
-        status, body = self.template.gateway_response(kind) or (
-            500,
-            '{"message":$context.error.messageString}',
+        status = DEFAULT_STATUS.get(kind, 500 if kind.endswith("5XX") else 400)
+        response = self.responses.get(kind) or self.responses.get(
+            "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+        )
+        template = '{"message":$context.error.messageString}'
+        if response:
+            status = int(response.get("statusCode") or status)
+            template = response.get("responseTemplates", {}).get("application/json", template)
+        body = template.replace("$context.error.messageString", json.dumps(message))
+        return status, {"Content-Type": "application/json"}, body.encode()
+
+    def caller_of(
+        self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes
+    ) -> access.Principal | sigv4.Refusal:
+        host = dict((key.lower(), value) for key, value in headers).get("host", f"127.0.0.1:{self.port}")
+
+        def signer_of(key: str) -> sigv4.Signer[access.Principal] | None:
+            found = access.signing_secret(key, ACCOUNT)
+            if found is None:
+                return None
+            principal, secret, token = found
+            return sigv4.Signer(principal, secret, token)
+
+        return sigv4.verify(method, f"http://{host}{raw_path}", dict(headers), body, REGION, signer_of)
+
+    def may_invoke(self, route: Route, caller: access.Principal | None, source_arn: str) -> bool:
+        """The integration's permission to invoke the function (its `credentials`)."""
+        function = self.template.function_arn(route.function)
+        if route.credentials is None:
+            return access.resource_policy_allows(function, "apigateway.amazonaws.com", source_arn)
+        invoker = (
+            caller
+            if route.credentials == CALLER_CREDENTIALS
+            else access.role_principal(route.credentials, "apigateway")
         )
         return (
-            status,
-            {"Content-Type": "application/json"},
-            body.replace("$context.error.messageString", json.dumps(message)).encode(),
+            invoker is not None
+            and access.authorize(invoker, [iam.Need("lambda:InvokeFunction", function)]) is None
         )
 
     def handle(
         self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
     ) -> tuple[int, dict[str, str], bytes]:
-        route = self.match(method, unquote(urlsplit(raw_path).path))
+        path = unquote(urlsplit(raw_path).path)
+        route = self.match(method, path)
         if route is None:
             return self.gateway_answer("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
-        event = proxy_event(route, method, raw_path, headers, body, source_ip)
+        resource = method_arn(self.stage, method, path)
+        caller: access.Principal | None = None
+        if self.iam_auth and route.iam_auth:
+            verdict = self.caller_of(method, raw_path, headers, body)
+            if isinstance(verdict, sigv4.Refusal):
+                return self.gateway_answer(verdict.kind, verdict.message)
+            caller = verdict
+            if access.authorize(caller, [iam.Need("execute-api:Invoke", resource)]) is not None:
+                message = f"User: {caller.arn} is not authorized to perform: execute-api:Invoke on resource: "
+                message += resource
+                return self.gateway_answer("ACCESS_DENIED", message)
+        if not self.may_invoke(route, caller, resource):
+            return self.gateway_answer("API_CONFIGURATION_ERROR", "Internal server error")
+        event = proxy_event(route, method, raw_path, headers, body, source_ip, self.stage, caller)
         payload, error = self.invoke(route.function, json.dumps(event).encode())
         if error is not None:
             return self.gateway_answer("DEFAULT_5XX", "Internal server error")
@@ -162,6 +259,10 @@ class Gateway:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+            def __getattr__(self, name: str) -> Any:
+                # Every method (TRACE, CONNECT, anything) gets API Gateway's answer, never a 501.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
         return Handler

@@ -58,6 +58,7 @@ def _json(status: int, model: Any, headers: dict[str, str] | None = None) -> Res
 
 
 def _accepted(operation: Operation) -> Response[Operation]:
+    logger.debug("operation accepted", operation_id=operation.operation_id, action=operation.action.value)
     metrics.add_dimension(name="action", value=operation.action.value)
     metrics.add_metric(name="OperationsAccepted", unit=MetricUnit.Count, value=1)
     return _json(202, operation, {"Location": f"/operations/{operation.operation_id}"})

@@ -65,6 +65,9 @@ test process). The product code never knows: it talks to what looks like AWS.
    credentials stay unchecked, so people and tools can use the endpoint with any keys.
 16. STATE_MACHINE_ROLE - moto's Step Functions calls its task integrations (Lambda, EventBridge)
    with fixed keys. AWS calls them as the state machine's role, which must allow them.
+17. IAM_POLICY_VERSION - moto refuses a policy without `Version` (as SAM's policy templates make
+   them). IAM accepts it as a 2008-10-17 policy (IAM User Guide, "IAM JSON policy elements:
+   Version").
 
 Patches 14 to 16 act when `options.enforce_iam` is set (the local stack sets it); tests that run
 moto in their own process set it where they test IAM.
@@ -92,6 +95,7 @@ PATCHES = (
     "HANDLER_PERMISSIONS",
     "IAM_ENFORCED",
     "STATE_MACHINE_ROLE",
+    "IAM_POLICY_VERSION",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -105,6 +109,6 @@ def apply() -> None:
     ecr.apply()  # 1
     cloudformation.apply()  # 2-7, 10-14
     functions.apply()  # 8, 9
-    access.apply()  # 15
+    access.apply()  # 15, 17
     stepfunctions.apply()  # 16
     _applied = True

@@ -68,16 +68,17 @@ def principal_of(access_key_id: str, account: str) -> Principal | None:
     return role_principal(session.role_arn, session.session_name)
 
 
-def signing_secret(access_key_id: str, account: str) -> tuple[Principal, str] | None:
-    """(principal, secret key) for a key of an IAM user or of an assumed role's session."""
+def signing_secret(access_key_id: str, account: str) -> tuple[Principal, str, str | None] | None:
+    """(principal, secret key, session token) for a key of an IAM user or of an assumed role."""
     session = _sts(account).get_assumed_role_from_access_key(access_key_id)
     if session is not None:
-        return role_principal(session.role_arn, session.session_name), str(session.secret_access_key)
+        principal = role_principal(session.role_arn, session.session_name)
+        return principal, str(session.secret_access_key), str(session.session_token)
     for user in _iam(account).users.values():
         for key in user.access_keys:
             if key.access_key_id == access_key_id and key.status == "Active":
                 arn = f"arn:aws:iam::{account}:user/{user.name}"
-                return Principal(arn, account, user_name=user.name), str(key.secret_access_key)
+                return Principal(arn, account, user_name=user.name), str(key.secret_access_key), None
     return None
 
 
@@ -118,6 +119,8 @@ def authorize(principal: Principal, needs: list[iam.Need]) -> str | None:
             **need.context,
         }
         decision = iam.evaluate(policies, need.action, need.resource, context)
+        if options.record_decision is not None:
+            options.record_decision(principal.arn, need.action, need.resource, decision.allowed)
         if not decision.allowed:
             return iam.denial_message(principal.arn, need.action, need.resource, decision)
     return None
@@ -125,15 +128,18 @@ def authorize(principal: Principal, needs: list[iam.Need]) -> str | None:
 
 def resource_policy_allows(function_arn: str, service: str, source_arn: str) -> bool:
     """A Lambda function's resource-based policy lets `service` invoke it on behalf of `source_arn`."""
-    from moto.awslambda.models import lambda_backends  # noqa: PLC0415
+    from moto.awslambda.utils import get_backend  # noqa: PLC0415 - the Docker-less backend, when it is in use
 
     _, _, _, region, account, *_ = function_arn.split(":")
     try:
-        policy = json.loads(lambda_backends[account][region].get_policy(function_arn))
+        wire = json.loads(get_backend(account, region).get_policy(function_arn))
+        policy = json.loads(wire["Policy"])
     except Exception:  # noqa: BLE001 - a function without a policy lets no service invoke it
         return False
     context = {"aws:SourceArn": source_arn, "aws:SourceAccount": account}
     decision = iam.evaluate([policy], "lambda:InvokeFunction", function_arn, context, principal=service)
+    if options.record_decision is not None:
+        options.record_decision(service, "lambda:InvokeFunction", function_arn, decision.allowed)
     return decision.allowed
 
 
@@ -201,7 +207,43 @@ def acting_as(principal: Principal | None) -> Iterator[None]:
         caller.reset(token)
 
 
+def _patch_policy_version() -> None:
+    """17. IAM_POLICY_VERSION: a policy without `Version` is a 2008-10-17 policy, which IAM accepts."""
+    from moto.iam import policy_validation  # noqa: PLC0415
+
+    def validate_version(self: Any) -> None:
+        if self._policy_json.get("Version", "2008-10-17") not in ("2012-10-17", "2008-10-17"):
+            raise ValueError(self._policy_json.get("Version"))
+
+    policy_validation.IAMPolicyDocumentValidator._validate_version = validate_version  # type: ignore[method-assign]
+
+
+def _load_only_the_managed_policies_in_use() -> None:
+    """Not an AWS difference: moto builds every AWS managed policy (over a thousand, more than a
+    second) for the first IAM call; the local stack needs only those its template attaches."""
+    from moto.iam import models  # noqa: PLC0415
+    from moto.iam.aws_managed_policies import aws_managed_policies_data  # noqa: PLC0415
+
+    original = models.IAMBackend._init_aws_policies
+
+    def init_aws_policies(self: Any) -> list[Any]:
+        policies: list[Any] = (
+            original(self)
+            if options.aws_managed_policies is None
+            else [
+                models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
+                for name, data in json.loads(aws_managed_policies_data).items()
+                if name in options.aws_managed_policies
+            ]
+        )
+        return policies
+
+    models.IAMBackend._init_aws_policies = init_aws_policies  # type: ignore[method-assign]
+
+
 def apply() -> None:
+    _patch_policy_version()
+    _load_only_the_managed_policies_in_use()
     from moto.core.responses import BaseResponse  # noqa: PLC0415
 
     original = BaseResponse.call_action

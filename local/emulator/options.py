@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 Invoke = Callable[[str, bytes], tuple[bytes, "str | None"]]
+Decision = Callable[[str, str, str, bool], None]  # principal ARN, action, resource, allowed
 InvokeAsync = Callable[[str, bytes, "str | None"], None]
 
 
@@ -15,6 +16,8 @@ class EmulatorOptions:
     invoke: Invoke | None = None  # function name, payload -> (response, function error or None)
     invoke_async: InvokeAsync | None = None  # function name, payload, dead-letter ARN of the target
     enforce_iam: bool = False  # patches HANDLER_PERMISSIONS, IAM_ENFORCED, STATE_MACHINE_ROLE
+    aws_managed_policies: frozenset[str] | None = None  # names of those to load (None: all of them)
+    record_decision: Decision | None = None  # told every authorization the IAM patches make
 
 
 options = EmulatorOptions()

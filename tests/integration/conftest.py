@@ -1,11 +1,17 @@
-"""The local stack, started on free ports for the integration suite and stopped after it."""
+"""The local stack, started on free ports for the integration suite and stopped after it.
+
+It runs as `AUTH=iam make run` does: every request of the suite is signed with SigV4 with the
+profile the local stack writes (`<state dir>/aws-credentials`, profile `agentcore-local`), read
+through botocore's own credential chain; and every function, the state machine and
+CloudFormation work under the template's roles, checked by the emulator's IAM.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,16 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 180
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+PROFILE = "agentcore-local"
 
 
 @dataclass
@@ -43,7 +47,18 @@ class LocalStackProcess:
     process: subprocess.Popen[str]
     api: str
     aws: str
+    state_dir: Path
     output: list[str] = field(default_factory=list)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    def credentials(self) -> Any:
+        """The profile the local stack wrote, through botocore's credential chain."""
+        session = botocore.session.Session(profile=PROFILE)
+        session.set_config_variable("credentials_file", str(self.state_dir / "aws-credentials"))
+        return session.get_credentials()
 
     def request(
         self,
@@ -52,13 +67,16 @@ class LocalStackProcess:
         body: Any = None,
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
+        signed: bool = True,
     ) -> Response:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(self.api + path, data=data, method=method)  # noqa: S310 - loopback
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
+        all_headers = {"Content-Type": "application/json"} if data is not None else {}
+        all_headers.update(headers or {})
+        if signed:
+            signing = AWSRequest(method=method, url=self.api + path, data=data or b"", headers=all_headers)
+            SigV4Auth(self.credentials(), "execute-api", "us-east-1").add_auth(signing)
+            all_headers = dict(signing.headers.items())
+        request = urllib.request.Request(self.api + path, data=data, method=method, headers=all_headers)  # noqa: S310 - loopback
         try:
             with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - loopback
                 status, answer_headers, text = answer.status, dict(answer.headers), answer.read()
@@ -87,27 +105,39 @@ class LocalStackProcess:
         raise AssertionError(f"operation {operation_id} still RUNNING after {timeout}s")
 
 
-def start_local_stack(settle_seconds: float = 1.0) -> LocalStackProcess:
-    port, aws_port = free_port(), free_port()
+def start_local_stack(
+    state_dir: Path,
+    settle_seconds: float = 1.0,
+    template: Path | None = None,
+    parameters: dict[str, str] | None = None,
+    iam_log: bool = False,
+) -> LocalStackProcess:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    command = [
+        sys.executable, "-m", "local", "--port", "0", "--aws-port", "0",  # the system picks free ones
+        "--settle-seconds", str(settle_seconds), "--auth", "iam", "--state-dir", str(state_dir),
+    ]  # fmt: skip
+    if template is not None:
+        command += ["--template", str(template)]
+    for key, value in (parameters or {}).items():
+        command += ["--parameter", f"{key}={value}"]
+    if iam_log:
+        command.append("--iam-log")
     process = subprocess.Popen(
-        [sys.executable, "-m", "local", "--port", str(port), "--aws-port", str(aws_port),
-         "--settle-seconds", str(settle_seconds)],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    stack = LocalStackProcess(process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{aws_port}")
+        command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    stack = LocalStackProcess(process, "", "", state_dir)
     ready = threading.Event()
 
     def read_output() -> None:
         assert process.stdout is not None
         for line in process.stdout:
             stack.output.append(line)
-            if "local stack ready" in line:
-                ready.set()
+            if found := re.match(r"\s+API\s+(http://\S+)", line):
+                stack.api = found[1]
+            if found := re.match(r"\s+AWS endpoint\s+(http://\S+)", line):
+                stack.aws = found[1]
+                ready.set()  # the banner's last address
 
     threading.Thread(target=read_output, daemon=True).start()
     if not ready.wait(READY_TIMEOUT):
@@ -122,8 +152,8 @@ def stop_local_stack(stack: LocalStackProcess) -> None:
 
 
 @pytest.fixture(scope="session")
-def local() -> Iterator[LocalStackProcess]:
-    stack = start_local_stack()
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+    stack = start_local_stack(tmp_path_factory.mktemp("local-stack"))
     yield stack
     stop_local_stack(stack)
 

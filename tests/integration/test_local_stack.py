@@ -148,7 +148,7 @@ def test_list_pagination_and_environment_filter(local: LocalStackProcess) -> Non
 
     seen: list[str] = []
     token = ""
-    while True:
+    for _ in range(100):  # a bound: each page holds 2 of at most a few dozen staging repositories
         page = local.request("GET", f"/repositories?environment=staging&limit=2{token}")
         assert page.status == 200
         assert len(page.body["items"]) <= 2
@@ -156,6 +156,8 @@ def test_list_pagination_and_environment_filter(local: LocalStackProcess) -> Non
         if page.body["nextToken"] is None:
             break
         token = f"&nextToken={page.body['nextToken']}"
+    else:
+        raise AssertionError("the pages never ended")
     assert seen == names
     assert local.request("GET", "/repositories?limit=0").status == 400
 
@@ -166,7 +168,7 @@ def test_auth_token(local: LocalStackProcess) -> None:
     assert response.status == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert set(response.body) == {"username", "password", "proxyEndpoint", "expiresAt"}
-    logs = (ROOT / ".local" / "logs" / "AuthTokenFunction.log").read_text()
+    logs = (local.log_dir / "AuthTokenFunction.log").read_text()  # this session's own logs
     assert "registry token issued" in logs
     assert response.body["password"] not in logs
 
@@ -344,8 +346,8 @@ def children_of(pid: int) -> set[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
-def test_sigterm_stops_the_whole_process_tree() -> None:
-    stack = start_local_stack()
+def test_sigterm_stops_the_whole_process_tree(tmp_path: Path) -> None:
+    stack = start_local_stack(tmp_path)
     workers = children_of(stack.process.pid)
     assert len(workers) >= 12, "one worker process per function at least"
 
@@ -384,5 +386,11 @@ def test_each_worker_has_its_functions_own_environment(local: LocalStackProcess)
         assert ("CLOUDFORMATION_ROLE_ARN" in environments[function]) == ("CLOUDFORMATION_ROLE_ARN" in own)
         assert environments[function]["EVENT_BUS_NAME"] == "agentcore-ecr"
         assert environments[function]["AWS_ENDPOINT_URL"] == local.aws
+        assert environments[function]["AWS_SESSION_TOKEN"], (
+            "credentials of the function's role, as Lambda gives"
+        )
+        assert environments[function]["AWS_LAMBDA_LOG_LEVEL"] == "INFO"  # the template's LogLevel
+    keys = {environment["AWS_ACCESS_KEY_ID"] for environment in environments.values()}
+    assert len(keys) == len(functions), "each function has credentials of its own"
     assert environments["StartStackChangeFunction"]["STACK_POLL_INTERVAL_SECONDS"] == "1"
     assert environments["CreateRepositoryFunction"]["STATE_MACHINE_ARN"].startswith("arn:aws:states:")

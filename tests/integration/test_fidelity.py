@@ -1,0 +1,324 @@
+"""The local stack holds the service to AWS's rules: API Gateway as deployed, IAM on every call,
+and the template's own settings. Each template-variant test starts a stack of its own from a
+copy of template.yaml with one setting put back as it was before the fix, and shows the defect
+that AWS would have shown.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from local.template import LocalTemplate, load
+
+from tests.integration.conftest import ROOT, LocalStackProcess, Response, start_local_stack, stop_local_stack
+
+pytestmark = pytest.mark.integration
+
+
+def raw_request(
+    local: LocalStackProcess, method: str, path: str, headers: dict[str, str], data: bytes = b""
+) -> Response:
+    request = urllib.request.Request(local.api + path, data=data or None, method=method, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - loopback
+            return Response(answer.status, dict(answer.headers), json.loads(answer.read() or b"null"))
+    except urllib.error.HTTPError as error:
+        return Response(error.code, dict(error.headers), json.loads(error.read() or b"null"))
+
+
+def signed_headers(
+    local: LocalStackProcess, method: str, path: str, credentials: Any, at: datetime.datetime | None = None
+) -> dict[str, str]:
+    request = AWSRequest(method=method, url=local.api + path, data=b"")
+    with mock.patch(
+        "botocore.auth.get_current_datetime", return_value=at or datetime.datetime.now(datetime.UTC)
+    ):
+        SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+def assert_access_denied(response: Response, message: str) -> None:
+    assert response.status == 403, response.body
+    assert response.body["error"]["code"] == "AccessDenied"
+    assert re.search(message, response.body["error"]["message"]), response.body["error"]["message"]
+
+
+# API Gateway as deployed ------------------------------------------------------------------------
+
+
+def test_an_unsigned_request_is_refused(local: LocalStackProcess) -> None:
+    response = local.request("GET", "/repositories", signed=False)
+
+    assert_access_denied(response, "Sign the request with SigV4")
+
+
+def test_a_request_signed_with_a_wrong_secret_is_refused(local: LocalStackProcess) -> None:
+    real = local.credentials()
+    wrong = Credentials(real.access_key, "x" * 40)
+
+    response = raw_request(
+        local, "GET", "/repositories", signed_headers(local, "GET", "/repositories", wrong)
+    )
+
+    assert_access_denied(response, "^The request signature we calculated does not match")
+
+
+def test_a_signature_older_than_five_minutes_is_refused(local: LocalStackProcess) -> None:
+    old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=6)
+
+    response = raw_request(
+        local, "GET", "/repositories", signed_headers(local, "GET", "/repositories", local.credentials(), old)
+    )
+
+    assert_access_denied(response, "^Signature expired: ")
+
+
+def test_a_key_nobody_holds_is_refused(local: LocalStackProcess) -> None:
+    stranger = Credentials("AKIA" + "Z" * 16, "s" * 40)
+
+    response = raw_request(
+        local, "GET", "/repositories", signed_headers(local, "GET", "/repositories", stranger)
+    )
+
+    assert_access_denied(response, "security token included in the request is invalid")
+
+
+def test_a_caller_without_execute_api_invoke_is_refused(local: LocalStackProcess) -> None:
+    iam = local.client("iam")
+    iam.create_user(UserName="no-invoke")
+    key = iam.create_access_key(UserName="no-invoke")["AccessKey"]
+    credentials = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+    response = raw_request(
+        local, "GET", "/repositories", signed_headers(local, "GET", "/repositories", credentials)
+    )
+
+    resource = r"arn:aws:execute-api:us-east-1:123456789012:\w+/v1/GET/repositories$"
+    assert_access_denied(
+        response, r"user/no-invoke is not authorized to perform: execute-api:Invoke on resource: " + resource
+    )
+
+
+UNDEFINED = [
+    ("TRACE", "/repositories"),
+    ("PATCH", "/repositories"),
+    ("DELETE", "/repositories"),
+    ("GET", "/x"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), UNDEFINED)
+def test_a_method_or_path_the_api_does_not_have_is_403(
+    local: LocalStackProcess, method: str, path: str
+) -> None:
+    response = local.request(method, path)
+
+    assert_access_denied(response, "check the method and path")
+
+
+# Template variants: each defect, put back, fails locally as on AWS -------------------------------
+
+
+@contextmanager
+def variant(tmp_path: Path, replace: tuple[str, str], **start: Any) -> Iterator[LocalStackProcess]:
+    """A local stack from a copy of template.yaml with one text replaced."""
+    text = (ROOT / "template.yaml").read_text()
+    old, new = replace
+    assert old in text, f"template.yaml no longer has {old!r}"
+    template = tmp_path / "template.yaml"
+    template.write_text(text.replace(old, new))
+    stack = start_local_stack(tmp_path / "state", settle_seconds=0, template=template, **start)
+    try:
+        yield stack
+    finally:
+        stop_local_stack(stack)
+
+
+def test_caller_credentials_on_the_integrations_would_fail_every_route(tmp_path: Path) -> None:
+    # SAM's default InvokeRole for AWS_IAM is CALLER_CREDENTIALS: API Gateway invokes each function
+    # as the caller, who holds execute-api:Invoke and no lambda:InvokeFunction.
+    with variant(tmp_path, ("InvokeRole: NONE", "InvokeRole: CALLER_CREDENTIALS")) as stack:
+        response = stack.request("GET", "/repositories")
+
+    assert response.status == 500
+    assert response.body["error"]["code"] == "Internal"
+
+
+def test_the_list_needs_list_tags_for_resource_and_log_level_reaches_lambda(tmp_path: Path) -> None:
+    statement = """            - Effect: Allow
+              Action: ecr:ListTagsForResource # the caller's tags of each item
+              Resource: !Sub arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*
+"""
+    with variant(tmp_path, (statement, ""), parameters={"LogLevel": "DEBUG"}) as stack:
+        accepted = stack.request("POST", "/repositories", {"name": f"lv/{uuid.uuid4().hex[:6]}"})
+        assert accepted.status == 202, accepted.body
+        assert stack.wait(accepted.body["operationId"])["status"] == "SUCCEEDED"
+        listed = stack.request("GET", "/repositories")
+        logs = (stack.log_dir / "CreateRepositoryFunction.log").read_text()
+        denial = (stack.log_dir / "ListRepositoriesFunction.log").read_text()
+
+    assert listed.status == 500
+    assert "not authorized to perform: ecr:ListTagsForResource" in denial
+    debug = [json.loads(line) for line in logs.splitlines() if '"level":"DEBUG"' in line]
+    assert any(entry["message"] == "operation accepted" for entry in debug), (
+        "LogLevel=DEBUG reaches the function"
+    )
+
+
+# Least privilege: every permission the template grants is one the service uses -------------------
+
+
+def roles_and_actions() -> dict[str, set[str]]:
+    """Each role of the translated template, and the actions of its own (inline) policies."""
+    template = LocalTemplate(load(ROOT / "template.yaml"))
+    found: dict[str, set[str]] = {}
+    for role, resource in template.of_type("AWS::IAM::Role").items():
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"]
+                found.setdefault(role, set()).update(actions if isinstance(actions, list) else [actions])
+    return found
+
+
+NOT_EXERCISED = {
+    # Step Functions' delivery of its own logs: the local stack has no CloudWatch Logs delivery.
+    ("RepositoryWorkflowRole", "logs:CreateLogDelivery"),
+    ("RepositoryWorkflowRole", "logs:GetLogDelivery"),
+    ("RepositoryWorkflowRole", "logs:UpdateLogDelivery"),
+    ("RepositoryWorkflowRole", "logs:DeleteLogDelivery"),
+    ("RepositoryWorkflowRole", "logs:ListLogDeliveries"),
+    ("RepositoryWorkflowRole", "logs:PutResourcePolicy"),
+    ("RepositoryWorkflowRole", "logs:DescribeResourcePolicies"),
+    ("RepositoryWorkflowRole", "logs:DescribeLogGroups"),
+    # Lambda's write of a failed asynchronous event to the intake's dead-letter queue: only after
+    # three failed invocations of the intake (the local stack checks it then, local/stack.py).
+    ("ProvisioningIntakeFunctionRole", "sqs:SendMessage"),
+}
+
+
+def test_every_permission_the_template_grants_is_used(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    stack = start_local_stack(state, settle_seconds=0, iam_log=True)
+    try:
+        exercise_every_path(stack)
+    finally:
+        stop_local_stack(stack)
+    decisions = [json.loads(line) for line in (state / "iam-decisions.jsonl").read_text().splitlines()]
+    refused = [d for d in decisions if not d["allowed"] and "/lacking/" not in d["principal"]]
+    used = {
+        (match[1], d["action"])
+        for d in decisions
+        if d["allowed"] and (match := re.search(r":assumed-role/([^/]+)/", d["principal"]))
+    }
+
+    assert refused == [], "the service made a call its own role does not allow"
+    unused = {
+        (role, action)
+        for role, actions in roles_and_actions().items()
+        for action in actions
+        if (role, action) not in used and (role, action) not in NOT_EXERCISED
+    }
+    assert unused == set(), "granted and never used: remove them, or exercise them here"
+
+
+def exercise_every_path(stack: LocalStackProcess) -> None:
+    """Every route and every way through the workflow, each asserted to succeed."""
+
+    def ok(response: Response, status: int) -> dict[str, Any]:
+        assert response.status == status, response.body
+        body: dict[str, Any] = response.body
+        return body
+
+    def done(response: Response) -> dict[str, Any]:
+        operation = stack.wait(ok(response, 202)["operationId"])
+        assert operation["status"] == "SUCCEEDED", operation
+        return operation
+
+    name, keyed = f"px/{uuid.uuid4().hex[:6]}", f"px/{uuid.uuid4().hex[:6]}"
+    kms = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    done(stack.request("POST", "/repositories", {"name": name, "kmsKeyArn": kms}))
+    created = done(stack.request("POST", "/repositories", {"name": keyed}, {"Idempotency-Key": "k1"}))
+    ok(stack.request("POST", "/repositories", {"name": keyed}, {"Idempotency-Key": "k1"}), 202)
+    done(stack.request("POST", "/repositories", {"name": keyed, "tags": {"team": "x"}}))
+    ok(stack.request("GET", f"/repositories/{keyed}"), 200)
+    ok(stack.request("GET", "/repositories?limit=10"), 200)
+    ok(stack.request("GET", f"/lifecycle-policies/{keyed}"), 200)
+    done(
+        stack.request(
+            "PUT", f"/lifecycle-policies/{keyed}", {"untaggedExpiryDays": 5}, {"Idempotency-Key": "k2"}
+        )
+    )
+    ok(stack.request("POST", "/auth-token"), 200)
+    ok(stack.request("GET", f"/operations/{created['operationId']}"), 200)
+    provisioned = f"px/{uuid.uuid4().hex[:6]}"
+    events = stack.client("events")
+    for detail in ({"name": provisioned, "idempotencyKey": "k3"}, {"name": "-invalid-"}, {"name": keyed}):
+        entry = {"Source": "agentcore.ecr", "DetailType": "Repository Provisioning Requested",
+                 "Detail": json.dumps(detail), "EventBusName": "agentcore-ecr"}  # fmt: skip
+        assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+    for _ in range(240):  # the new repository, and the upsert of `keyed` (an UPDATE: its tag goes)
+        new = stack.request("GET", f"/repositories/{provisioned}")
+        updated = stack.request("GET", f"/repositories/{keyed}").body
+        machine = stack.client("stepfunctions").list_state_machines()["stateMachines"][0]["stateMachineArn"]
+        running = stack.client("stepfunctions").list_executions(
+            stateMachineArn=machine, statusFilter="RUNNING"
+        )
+        if new.status == 200 and updated["tags"] == {} and not running["executions"]:
+            break
+        time.sleep(0.25)
+    else:
+        raise AssertionError("the EventBridge intake did not provision the repository and update the other")
+    # A failed create (ROLLBACK_COMPLETE) that the next create cleans up
+    cfn, ecr = stack.client("cloudformation"), stack.client("ecr")
+    leftover = f"px-{uuid.uuid4().hex[:6]}"
+    ecr.create_repository(repositoryName=leftover)
+    template = (ROOT / "functions/agentcore_ecr/templates/repository.yaml").read_text()
+    cfn.create_stack(StackName=f"agentcore-{leftover}-dev-ecr", TemplateBody=template, Parameters=[
+        {"ParameterKey": "RepositoryName", "ParameterValue": leftover},
+        {"ParameterKey": "Environment", "ParameterValue": "dev"}])  # fmt: skip
+    failed = stack.wait(ok(stack.request("POST", "/repositories", {"name": leftover}), 202)["operationId"])
+    assert failed["error"]["code"] == "StackFailed", failed  # the repository is still in the way
+    assert "already exists" in failed["error"]["message"]
+    ecr.delete_repository(repositoryName=leftover)
+    done(stack.request("POST", "/repositories", {"name": leftover}))
+    # UPDATE_ROLLBACK_FAILED (an update by a role without DeleteRepositoryPolicy), then recovered
+    iam = stack.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"Service": "cloudformation.amazonaws.com"}}]}  # fmt: skip
+    iam.create_role(RoleName="lacking", AssumeRolePolicyDocument=json.dumps(trust))
+    lacking = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
+        "ecr:DescribeRepositories", "ecr:PutLifecyclePolicy", "ecr:TagResource", "ecr:UntagResource"],
+        "Resource": "*"}]}  # fmt: skip
+    iam.put_role_policy(RoleName="lacking", PolicyName="p", PolicyDocument=json.dumps(lacking))
+    stack_name = ok(stack.request("GET", f"/repositories/{leftover}"), 200)["stackName"]
+    previous = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["Parameters"]
+    changed = [{**p, "ParameterValue": "9"} if p["ParameterKey"] == "MaxImageCount" else p for p in previous]
+    role = "arn:aws:iam::123456789012:role/lacking"
+    cfn.update_stack(StackName=stack_name, UsePreviousTemplate=True, RoleARN=role, Parameters=changed)
+    assert cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == "UPDATE_ROLLBACK_FAILED"
+    done(stack.request("PUT", f"/lifecycle-policies/{leftover}", {"untaggedExpiryDays": 4}))
+    # Deletes: an empty repository; one with images (force); a DELETE_FAILED one (force)
+    done(stack.request("DELETE", f"/repositories/{provisioned}", headers={"Idempotency-Key": "k4"}))
+    for repository in (keyed, leftover):
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "config": {"digest": f"sha256:{uuid.uuid4().hex * 2}"}, "layers": []}  # fmt: skip
+        ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag="v1")
+    done(stack.request("DELETE", f"/repositories/{keyed}?force=true"))
+    cfn.delete_stack(StackName=stack_name)
+    assert cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
+    done(stack.request("DELETE", f"/repositories/{leftover}?force=true"))
+    done(stack.request("DELETE", f"/repositories/{name}"))
