@@ -1,6 +1,5 @@
 # The Makefile is the contract: CI calls these same targets.
 SHELL := /bin/bash
-PYTHON ?= python3
 VENV := .venv
 SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
@@ -9,28 +8,40 @@ REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run invoke test unit lint format typecheck validate openapi bench deploy clean
+# Lambda runs python3.13: the virtualenvs use it where this machine has it (on PATH, or under
+# pyenv), and fall back to python3 (3.11 or newer) with a notice.
+PYTHON313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+PYTHON ?= $(or $(PYTHON313),python3)
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+# A virtualenv is made again when the Python to use changes (its stamp names the version).
+MADE_WITH := .made-with-python-$(PYTHON_VERSION)
+
+.PHONY: help install run invoke test unit lint format typecheck validate build openapi bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-$(VENV)/.installed: requirements-dev.txt functions/requirements.txt pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip==26.3
+%/$(MADE_WITH):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (Lambda runs 3.13)"; exit 1; }
+	@test -n "$(PYTHON313)" || echo "notice: no python3.13 here; $* uses Python $(PYTHON_VERSION) (Lambda runs 3.13), and make build is skipped"
+	rm -rf $*
+	$(PYTHON) -m venv $*
+	$*/bin/python -m pip install -q --upgrade pip==26.3
+	touch $@
+
+$(VENV)/.installed: requirements-dev.txt functions/requirements.txt pyproject.toml $(VENV)/$(MADE_WITH)
 	$(PY) -m pip install -q -r requirements-dev.txt -e .
 	touch $@
 
-$(SAM_VENV)/.installed: requirements-sam.txt
-	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip==26.3
+$(SAM_VENV)/.installed: requirements-sam.txt $(SAM_VENV)/$(MADE_WITH)
 	$(SAM_VENV)/bin/python -m pip install -q -r requirements-sam.txt
 	touch $@
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed ## Create the virtualenvs (project, SAM CLI)
 
-test: lint typecheck validate unit ## Everything CI runs: lint, types, templates, tests
+test: lint typecheck validate build unit ## Everything CI runs: lint, types, templates, sam build, tests
 
-unit: $(VENV)/.installed ## The test suites
+unit: $(VENV)/.installed ## The test suites (in a random order; -p randomly -p "randomly_seed=N" repeats one)
 	$(PY) -m pytest -n 2 tests
 
 lint: $(VENV)/.installed ## ruff lint and format check
@@ -41,17 +52,21 @@ format: $(VENV)/.installed ## Apply ruff's fixes and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: $(VENV)/.installed ## mypy --strict on functions/ and tests/
+typecheck: $(VENV)/.installed ## mypy --strict on functions/, local/, tests/ and bench/
 	$(VENV)/bin/mypy
 
 validate: $(VENV)/.installed $(SAM_VENV)/.installed ## cfn-lint both templates, sam validate --lint
 	$(VENV)/bin/cfn-lint template.yaml functions/agentcore_ecr/templates/repository.yaml
 	$(SAM) validate --lint --region $(REGION)
 
+build: $(SAM_VENV)/.installed ## sam build with Lambda's python3.13 (arm64 wheels); skipped without python3.13
+	@if test -z "$(PYTHON313)"; then echo "make build: skipped, no python3.13 on this machine"; else \
+	  PATH="$(dir $(PYTHON313)):$$PATH" $(SAM) build; fi
+
 openapi: $(VENV)/.installed ## Regenerate openapi.json from the code
 	$(PY) -m agentcore_ecr.openapi > openapi.json
 
-run: $(VENV)/.installed ## Start the local stack: API on :$${PORT:-3000}, moto on :$${AWS_PORT:-5000}
+run: $(VENV)/.installed ## Start the local stack: API on :$${PORT:-3000}, moto on :$${AWS_PORT:-5000}; AUTH=iam checks SigV4
 	$(PY) -m local
 
 invoke: $(VENV)/.installed ## Invoke a function on the running local stack: FUNCTION=<LogicalId> EVENT=<file>
@@ -61,8 +76,7 @@ invoke: $(VENV)/.installed ## Invoke a function on the running local stack: FUNC
 bench: $(VENV)/.installed ## Benchmarks; writes bench/results.md
 	$(PY) -m bench
 
-deploy: $(SAM_VENV)/.installed ## sam build && sam deploy (needs python3.13 and AWS credentials)
-	$(SAM) build
+deploy: build ## sam build && sam deploy (needs AWS credentials)
 	$(SAM) deploy
 
 clean: ## Remove the virtualenvs and build output

@@ -1,0 +1,146 @@
+"""template.yaml and samconfig.toml read against AWS's documented rules (each test names the rule),
+for the settings a first deployment would otherwise get wrong."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from typing import Any
+
+import pytest
+from cfnlint.schema.manager import PROVIDER_SCHEMA_MANAGER
+from local.template import LocalTemplate
+
+from agentcore_ecr.openapi import document
+from tests.deployment import ROOT, load_template
+
+LAMBDA_LOG_LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}  # Lambda API: LoggingConfig
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def translated() -> dict[str, Any]:
+    return LocalTemplate(load_template()).translated
+
+
+def test_api_gateway_invokes_the_functions_under_their_resource_policies(translated: dict[str, Any]) -> None:
+    """SAM's default InvokeRole for AWS_IAM is CALLER_CREDENTIALS (integration credentials
+    `arn:aws:iam::*:user/*`): every route would run as the caller, who has no lambda:InvokeFunction."""
+    body = translated["Resources"]["Api"]["Properties"]["Body"]
+    integrations = [
+        operation["x-amazon-apigateway-integration"]
+        for methods in body["paths"].values()
+        for operation in methods.values()
+    ]
+
+    assert len(integrations) == 8
+    assert all("credentials" not in integration for integration in integrations)
+    permissions = [r for r in translated["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert sum(p["Properties"]["Principal"] == "apigateway.amazonaws.com" for p in permissions) == 8
+
+
+def test_the_cloudformation_role_has_exactly_the_repository_handlers_permissions(
+    template: dict[str, Any],
+) -> None:
+    """CloudFormation calls the AWS::ECR::Repository handlers with the service role: the schema's
+    create, read, update, delete and list permissions, and nothing more."""
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", "AWS::ECR::Repository").schema
+    needed = {p for handler in schema["handlers"].values() for p in handler["permissions"]}
+    statements = template["Resources"]["CloudFormationServiceRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"
+    ]["Statement"]
+    granted = {action for statement in statements for action in statement["Action"]}
+
+    assert granted == needed
+    (kms,) = [statement for statement in statements if statement["Action"][0].startswith("kms:")]
+    assert kms["Condition"] == {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": "ecr.${AWS::Region}.amazonaws.com"}}
+    }
+
+
+def test_log_level_is_lambdas_application_log_level(template: dict[str, Any]) -> None:
+    """Under the JSON log format, Lambda's ApplicationLogLevel (AWS_LAMBDA_LOG_LEVEL) wins over
+    POWERTOOLS_LOG_LEVEL (Powertools for AWS Lambda, Logger: "AWS Lambda Advanced Logging Controls")."""
+    logging_config = template["Globals"]["Function"]["LoggingConfig"]
+
+    assert logging_config == {"LogFormat": "JSON", "ApplicationLogLevel": {"Ref": "LogLevel"}}
+    assert set(template["Parameters"]["LogLevel"]["AllowedValues"]) <= LAMBDA_LOG_LEVELS
+
+
+ACCESS_DENIED_TYPES = [
+    "ACCESS_DENIED",
+    "INVALID_SIGNATURE",
+    "EXPIRED_TOKEN",
+    "UNAUTHORIZED",
+    "MISSING_AUTHENTICATION_TOKEN",
+]
+
+
+@pytest.mark.parametrize("kind", ACCESS_DENIED_TYPES)
+def test_signature_and_authorization_failures_answer_access_denied(
+    template: dict[str, Any], kind: str
+) -> None:
+    response = template["Resources"]["Api"]["Properties"]["GatewayResponses"][kind]
+    body = json.loads(
+        response["ResponseTemplates"]["application/json"].replace("$context.error.messageString", '"m"')
+    )
+
+    assert response["StatusCode"] == "403"
+    assert body["error"]["code"] == "AccessDenied"
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [
+        ("REQUEST_TOO_LARGE", "413", "PayloadTooLarge"),
+        ("UNSUPPORTED_MEDIA_TYPE", "415", "UnsupportedMediaType"),
+    ],
+)
+def test_the_gateways_own_4xx_use_the_contracts_codes(
+    template: dict[str, Any], kind: str, status: str, code: str
+) -> None:
+    response = template["Resources"]["Api"]["Properties"]["GatewayResponses"][kind]
+
+    assert response["StatusCode"] == status
+    assert json.loads(response["ResponseTemplates"]["application/json"])["error"]["code"] == code
+
+
+def test_every_operation_documents_403() -> None:
+    operations = [operation for methods in document()["paths"].values() for operation in methods.values()]
+
+    assert len(operations) == 8
+    assert all("403" in operation["responses"] for operation in operations)
+
+
+def test_the_two_profiles_can_share_an_account_and_region() -> None:
+    """Names an account and region hold once: the stack, its event bus, the artifact prefix, and
+    the repository stacks' prefix (neither may read the other's `{prefix}-...` stacks)."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+
+    def setting(profile: str) -> dict[str, str]:
+        deploy = config[profile]["deploy"]["parameters"]
+        overrides = dict(item.split("=", 1) for item in deploy["parameter_overrides"].split())
+        return {
+            "stack": config[profile]["global"]["parameters"]["stack_name"],
+            "s3_prefix": deploy["s3_prefix"],
+            "bus": overrides["EventBusName"],
+            "prefix": overrides["StackNamePrefix"],
+        }
+
+    default, prod = setting("default"), setting("prod")
+
+    assert all(default[key] != prod[key] for key in default)
+    assert not default["prefix"].startswith(prod["prefix"] + "-")
+    assert not prod["prefix"].startswith(default["prefix"] + "-")
+
+
+def test_allowed_environments_have_no_dash(template: dict[str, Any]) -> None:
+    pattern = template["Parameters"]["AllowedEnvironments"]["AllowedPattern"]
+
+    assert re.fullmatch(pattern, "dev,staging,prod")
+    assert not re.fullmatch(pattern, "dev,pre-prod")
