@@ -18,7 +18,7 @@ def banner(stack: LocalStack, elapsed: float) -> str:
     config = stack.config
     credentials = config.credentials_file
     if config.iam_auth and credentials is not None:
-        shown = credentials.relative_to(ROOT) if credentials.is_relative_to(ROOT) else credentials
+        shown = credentials.resolve()
         api = f"""  API          {stack.api_url}
                (AWS_IAM: requests are signed with SigV4, service execute-api)
   credentials  {shown}, profile {API_USER} (may invoke every route)

@@ -21,8 +21,9 @@ class Settings(BaseModel):
     event_bus_name: str = Field("agentcore-ecr", alias="EVENT_BUS_NAME")
     state_machine_arn: str | None = Field(None, alias="STATE_MACHINE_ARN")
     cloudformation_role_arn: str | None = Field(None, alias="CLOUDFORMATION_ROLE_ARN")
-    stack_poll_interval_seconds: int = Field(10, ge=0, alias="STACK_POLL_INTERVAL_SECONDS")
-    stack_timeout_minutes: float = Field(30, ge=0, alias="STACK_TIMEOUT_MINUTES")
+    # The workflow's steps need both; a step whose function lacks one fails on first use.
+    stack_poll_interval_seconds: int | None = Field(None, ge=0, alias="STACK_POLL_INTERVAL_SECONDS")
+    stack_timeout_minutes: float | None = Field(None, ge=0, alias="STACK_TIMEOUT_MINUTES")
 
     @field_validator("allowed_environments", mode="before")
     @classmethod
@@ -35,6 +36,18 @@ class Settings(BaseModel):
         if not self.state_machine_arn:
             raise RuntimeError("STATE_MACHINE_ARN is not set for this function")
         return self.state_machine_arn
+
+    @property
+    def poll_interval_seconds(self) -> int:
+        if self.stack_poll_interval_seconds is None:
+            raise RuntimeError("STACK_POLL_INTERVAL_SECONDS is not set for this function")
+        return self.stack_poll_interval_seconds
+
+    @property
+    def timeout_minutes(self) -> float:
+        if self.stack_timeout_minutes is None:
+            raise RuntimeError("STACK_TIMEOUT_MINUTES is not set for this function")
+        return self.stack_timeout_minutes
 
 
 @cache

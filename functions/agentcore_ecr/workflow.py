@@ -183,10 +183,10 @@ class Workflow:
         return self._change(stack.stack_id, StackPhase.DELETE)
 
     def _check_time_left(self, task: TaskRequest, stack: Stack) -> None:
-        if datetime.now(UTC) - task.started_at >= timedelta(minutes=self.settings.stack_timeout_minutes):
+        if datetime.now(UTC) - task.started_at >= timedelta(minutes=self.settings.timeout_minutes):
             raise errors.StackTimeout(
                 f"Stack {stack.name}: its repository was still being emptied after "
-                f"{self.settings.stack_timeout_minutes:g} minutes."
+                f"{self.settings.timeout_minutes:g} minutes."
             )
 
     def _change(self, stack_id: str | None, phase: StackPhase, settled: bool = False) -> StackChange:
@@ -195,7 +195,7 @@ class Workflow:
             phase=phase,
             settled=settled,
             final=phase.final,
-            wait_seconds=self.settings.stack_poll_interval_seconds,
+            wait_seconds=self.settings.poll_interval_seconds,
         )
 
     # CheckStack --------------------------------------------------------------------------
@@ -211,19 +211,17 @@ class Workflow:
             return StackCheck(state=StackState.FAILED, stack_status=None, reason="The stack disappeared.")
         if stack.in_progress:
             elapsed = datetime.now(UTC) - task.started_at
-            if elapsed >= timedelta(minutes=self.settings.stack_timeout_minutes):
+            if elapsed >= timedelta(minutes=self.settings.timeout_minutes):
                 return StackCheck(
                     state=StackState.TIMED_OUT,
                     stack_status=stack.status,
                     reason=f"Stack {stack.name} did not settle within "
-                    f"{self.settings.stack_timeout_minutes:g} minutes (last status {stack.status}).",
+                    f"{self.settings.timeout_minutes:g} minutes (last status {stack.status}).",
                 )
             return StackCheck(
                 state=StackState.IN_PROGRESS,
                 stack_status=stack.status,
-                wait_seconds=next_wait_seconds(
-                    self.settings.stack_poll_interval_seconds, elapsed.total_seconds()
-                ),
+                wait_seconds=next_wait_seconds(self.settings.poll_interval_seconds, elapsed.total_seconds()),
             )
         if stack.status in COMPLETE_STATUSES.get(change.phase, ()):
             return StackCheck(state=StackState.COMPLETE, stack_status=stack.status)

@@ -23,6 +23,8 @@ from local import iam
 from local.emulator import access
 from local.emulator.options import options
 
+# AWS's rule, written out here on its own: the product's domain/stack_status.py states it too, and
+# a test where both came from one place would prove nothing.
 UPDATABLE = frozenset(
     {
         "CREATE_COMPLETE",
@@ -105,6 +107,16 @@ def _resource_event(stack: Any, logical_id: str, status: str, reason: str) -> No
             resource_properties=None,
         )
     )
+
+
+def _failed(stack: Any, error: Exception, resource_status: str, stack_status: str, failed_to: str) -> None:
+    """The failed resource's event with the error's reason, then the stack's with AWS's summary."""
+    failed = _failed_resource(stack, error)
+    _resource_event(stack, failed, resource_status, _reason(error))
+    summary = f"The following resource(s) failed to {failed_to}: [{failed}]."
+    if stack_status == "ROLLBACK_IN_PROGRESS":
+        summary += " Rollback requested by user."
+    stack._add_stack_event(stack_status, resource_status_reason=summary)
 
 
 def _reason(error: Exception) -> str:
@@ -385,23 +397,12 @@ def _patch_failed_create() -> None:
             stack = next((s for i, s in self.stacks.items() if i not in known and s.name == name), None)
             if stack is None:  # refused before a stack existed: AWS refuses those calls too
                 raise
-            failed = _failed_resource(stack, error)
-            _resource_event(stack, failed, "CREATE_FAILED", _reason(error))
-            stack._add_stack_event(
-                "ROLLBACK_IN_PROGRESS",
-                resource_status_reason=f"The following resource(s) failed to create: [{failed}]. "
-                "Rollback requested by user.",
-            )
+            _failed(stack, error, "CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "create")
             try:
                 with _changing_stack(stack):
                     stack.resource_map.delete()  # what was created goes, through the delete handlers
             except Exception as rollback_error:  # noqa: BLE001 - the stack stays, ROLLBACK_FAILED
-                kept = _failed_resource(stack, rollback_error)
-                _resource_event(stack, kept, "DELETE_FAILED", _reason(rollback_error))
-                stack._add_stack_event(
-                    "ROLLBACK_FAILED",
-                    resource_status_reason=f"The following resource(s) failed to delete: [{kept}].",
-                )
+                _failed(stack, rollback_error, "DELETE_FAILED", "ROLLBACK_FAILED", "delete")
                 stack.status = "ROLLBACK_FAILED"
             else:
                 stack._add_stack_event("ROLLBACK_COMPLETE")
@@ -438,12 +439,7 @@ def _roll_back_update(stack: Any) -> None:
     except Exception as error:  # noqa: BLE001 - the rollback itself failed
         for name, value in failed_state.items():  # a continued rollback starts from the same place
             setattr(resources, name, value)
-        failed = _failed_resource(stack, error)
-        _resource_event(stack, failed, "UPDATE_FAILED", _reason(error))
-        stack._add_stack_event(
-            "UPDATE_ROLLBACK_FAILED",
-            resource_status_reason=f"The following resource(s) failed to update: [{failed}].",
-        )
+        _failed(stack, error, "UPDATE_FAILED", "UPDATE_ROLLBACK_FAILED", "update")
         stack.status = "UPDATE_ROLLBACK_FAILED"
         return
     for name, value in before["stack"].items():
@@ -482,12 +478,7 @@ def _patch_failed_update() -> None:
             with _changing_stack(self):
                 original_update(self, template, self.role_arn, parameters=parameters, tags=tags)
         except Exception as error:  # noqa: BLE001 - any resource failure rolls the update back
-            failed = _failed_resource(self, error)
-            _resource_event(self, failed, "UPDATE_FAILED", _reason(error))
-            self._add_stack_event(
-                "UPDATE_ROLLBACK_IN_PROGRESS",
-                resource_status_reason=f"The following resource(s) failed to update: [{failed}].",
-            )
+            _failed(self, error, "UPDATE_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS", "update")
             self.__dict__[ROLLBACK_TARGET] = before
             _roll_back_update(self)
         _hold(self)
@@ -512,12 +503,7 @@ def _patch_failed_delete() -> None:
             self.template_dict = {**self.template_dict, "Outputs": {}}
             self.output_map = self._create_output_map()
         except Exception as error:  # noqa: BLE001 - the stack stays, as on AWS
-            failed = _failed_resource(self, error)
-            _resource_event(self, failed, "DELETE_FAILED", _reason(error))
-            self._add_stack_event(
-                "DELETE_FAILED",
-                resource_status_reason=f"The following resource(s) failed to delete: [{failed}].",
-            )
+            _failed(self, error, "DELETE_FAILED", "DELETE_FAILED", "delete")
             self.status = "DELETE_FAILED"
         _hold(self)
 

@@ -392,5 +392,6 @@ def test_each_worker_has_its_functions_own_environment(local: LocalStackProcess)
         assert environments[function]["AWS_LAMBDA_LOG_LEVEL"] == "INFO"  # the template's LogLevel
     keys = {environment["AWS_ACCESS_KEY_ID"] for environment in environments.values()}
     assert len(keys) == len(functions), "each function has credentials of its own"
-    assert environments["StartStackChangeFunction"]["STACK_POLL_INTERVAL_SECONDS"] == "1"
+    for waiting in ("StartStackChangeFunction", "CheckStackFunction"):  # the first wait, and the next ones
+        assert environments[waiting]["STACK_POLL_INTERVAL_SECONDS"] == "1"
     assert environments["CreateRepositoryFunction"]["STATE_MACHINE_ARN"].startswith("arn:aws:states:")

@@ -33,16 +33,6 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 # Helpers ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def cfn(aws: None) -> Any:
-    return boto3.client("cloudformation", region_name=REGION)
-
-
-@pytest.fixture
-def ecr(aws: None) -> Any:
-    return boto3.client("ecr", region_name=REGION)
-
-
 def template(tags: dict[str, str] | None = None) -> str:
     """The repository template as the service renders it, with the caller's tags."""
     return render_template(TEMPLATE.read_text(), tags or {})

@@ -50,16 +50,6 @@ TRUST = {
 
 
 @pytest.fixture
-def cfn(aws: None) -> Any:
-    return boto3.client("cloudformation", region_name=REGION)
-
-
-@pytest.fixture
-def ecr(aws: None) -> Any:
-    return boto3.client("ecr", region_name=REGION)
-
-
-@pytest.fixture
 def enforced(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(emulator.options, "enforce_iam", True)
     yield

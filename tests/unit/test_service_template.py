@@ -144,3 +144,15 @@ def test_allowed_environments_have_no_dash(template: dict[str, Any]) -> None:
 
     assert re.fullmatch(pattern, "dev,staging,prod")
     assert not re.fullmatch(pattern, "dev,pre-prod")
+
+
+@pytest.mark.parametrize("function", ["StartStackChangeFunction", "CheckStackFunction"])
+def test_the_waiting_steps_get_the_poll_interval_and_the_timeout(
+    template: dict[str, Any], function: str
+) -> None:
+    """The first wait comes from StartStackChange, every next one from CheckStack: both need the
+    interval (a step without it would fail, not wait a default)."""
+    variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+
+    assert variables["STACK_POLL_INTERVAL_SECONDS"] == {"Ref": "StackPollIntervalSeconds"}
+    assert variables["STACK_TIMEOUT_MINUTES"] == {"Ref": "StackTimeoutMinutes"}
