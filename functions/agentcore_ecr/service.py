@@ -234,25 +234,20 @@ class RepositoryService:
                 )
             self._check_idle(operation_id, stack_name, stack)
             description = self.ecr.describe(request.name)
+            outside = errors.RepositoryExists(
+                f"Repository {request.name!r} exists and is not managed by this service "
+                f"for environment {request.environment!r}."
+            )
             if stack is None or stack.status in stack_status.FAILED_CREATE:
                 # No stack, or one whose create failed (the workflow deletes it first): a create.
                 if description is not None and stack is None:
-                    raise errors.RepositoryExists(
-                        f"Repository {request.name!r} exists and is not managed by this service "
-                        f"for environment {request.environment!r}."
-                    )
-                action, settings = (
-                    Action.CREATE,
-                    request.model_copy(update={"encryption": request.encryption or "KMS"}),
-                )
+                    raise outside
+                action = Action.CREATE
+                settings = request.model_copy(update={"encryption": request.encryption or "KMS"})
             else:
-                if description is not None and not stack_rules.is_managed(
-                    self.ecr.tags(description.arn), request.environment
-                ):
-                    raise errors.RepositoryExists(
-                        f"Repository {request.name!r} exists and is not managed by this service "
-                        f"for environment {request.environment!r}."
-                    )
+                tags = self.ecr.tags(description.arn) if description is not None else None
+                if tags is not None and not stack_rules.is_managed(tags, request.environment):
+                    raise outside
                 self._check_updatable(stack)
                 action, settings = Action.UPDATE, self._keep_encryption(stack, request)
             return WorkflowInput(

@@ -67,25 +67,32 @@ def apply() -> None:
             module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
 
 
-def stop_executions(timeout: float = 10.0) -> list[str]:
-    """Stop every running execution of moto's Step Functions, then wait for its threads to end.
+def stop_executions(timeout: float = 30.0) -> list[str]:
+    """Stop every running execution of moto's Step Functions, and wait for its threads to end.
 
-    Returns the names of the threads still alive after `timeout` (none, if all went well).
+    An execution that has only just started cannot be stopped until its worker is set up: it is
+    stopped on a later round. Returns the names of the threads still alive after `timeout`.
     """
     from moto.core.utils import utcnow  # noqa: PLC0415
     from moto.stepfunctions.parser.api import ExecutionStatus  # noqa: PLC0415
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415
     from moto.stepfunctions.parser.utils import TMP_THREADS  # noqa: PLC0415
 
-    for regions in stepfunctions_parser_backends.values():
-        for backend in regions.values():
-            for execution in backend._get_executions(ExecutionStatus.RUNNING):
-                worker = execution.exec_worker
-                if worker is not None and worker.env is not None:
-                    execution.stop(utcnow(), error="TestEnded", cause="The test that started it ended.")
     deadline = time.monotonic() + timeout
-    for thread in list(TMP_THREADS):
-        thread.join(max(0.0, deadline - time.monotonic()))
-    alive = [thread.name for thread in TMP_THREADS if thread.is_alive()]
+    while True:
+        running = [
+            execution
+            for regions in stepfunctions_parser_backends.values()
+            for backend in regions.values()
+            for execution in backend._get_executions(ExecutionStatus.RUNNING)
+        ]
+        for execution in running:
+            worker = execution.exec_worker
+            if worker is not None and worker.env is not None:
+                execution.stop(utcnow(), error="TestEnded", cause="The test that started it ended.")
+        alive = [thread.name for thread in TMP_THREADS if thread.is_alive()]
+        if (not running and not alive) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     TMP_THREADS.clear()
     return alive

@@ -236,6 +236,9 @@ def test_create_refuses_a_managed_repository_of_another_environment(deployment: 
     assert_error(create(deployment, {"name": "team/agent-a", "environment": "dev"}), 409, "RepositoryExists")
 
 
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
 def test_encryption_is_fixed_after_creation(deployment: Deployment) -> None:
     created(deployment, "team/agent-a")
     before = len(executions(deployment))
@@ -246,6 +249,32 @@ def test_encryption_is_fixed_after_creation(deployment: Deployment) -> None:
     kms = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     assert_error(create(deployment, {"name": "team/agent-a", "kmsKeyArn": kms}), 409, "ImmutableSetting")
     assert len(executions(deployment)) == before
+
+
+@pytest.mark.parametrize(
+    ("created_with", "kept"),
+    [
+        pytest.param({"encryption": "AES256"}, ("AES256", None), id="aes256"),
+        pytest.param({"kmsKeyArn": KMS_KEY}, ("KMS", KMS_KEY), id="customer-managed-key"),
+    ],
+)
+def test_an_update_that_omits_encryption_keeps_the_repositorys(
+    deployment: Deployment, created_with: dict[str, str], kept: tuple[str, str | None]
+) -> None:
+    # Contract 1.1: omitted on an update, encryption and kmsKeyArn keep the current setting.
+    created(deployment, "team/agent-a", **created_with)
+
+    operation = run(
+        deployment,
+        "CreateRepositoryFunction",
+        api_events.create_repository({"name": "team/agent-a", "imageTagMutability": "MUTABLE"}),
+    )
+
+    assert operation["status"] == "SUCCEEDED", operation
+    assert operation["action"] == "UPDATE"
+    repository = operation["repository"]
+    assert (repository["encryption"], repository["kmsKeyArn"]) == kept
+    assert repository["imageTagMutability"] == "MUTABLE"
 
 
 def test_a_second_change_while_one_runs_is_409(deployment: Deployment) -> None:
