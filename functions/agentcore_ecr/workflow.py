@@ -36,8 +36,8 @@ COMPLETE_STATUSES = {
     StackPhase.EMPTY: frozenset({"UPDATE_COMPLETE"}),
     StackPhase.DELETE: frozenset({"DELETE_COMPLETE"}),
 }
-IMAGES_PER_PURGE = 1000
-CLOCK_SKEW = timedelta(seconds=5)  # images one PURGE step deletes (10 BatchDeleteImage calls)
+IMAGES_PER_PURGE = 1000  # images one PURGE step deletes (10 BatchDeleteImage calls)
+CLOCK_SKEW = timedelta(seconds=5)  # between the execution's start time and the stack events' times
 
 
 class Workflow:

@@ -158,6 +158,10 @@ def _parameters(response: Any) -> Mapping[str, Any]:
     from moto.core.utils import get_service_model  # noqa: PLC0415
 
     model = get_service_model(response.boto3_service_name)
+    if model.protocol == "json":  # the body is the parameters (ECR, Step Functions, EventBridge)
+        body = response.body
+        parsed_body: Mapping[str, Any] = json.loads(body or "{}") if isinstance(body, str | bytes) else {}
+        return parsed_body
     operation = model.operation_model(response._get_action())
     request = response.normalized_request
     protocol = determine_request_protocol(model, request.content_type)

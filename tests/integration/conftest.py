@@ -21,6 +21,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +55,12 @@ class LocalStackProcess:
     def log_dir(self) -> Path:
         return self.state_dir / "logs"
 
-    def credentials(self) -> Any:
+    @cached_property
+    def signing_credentials(self) -> Any:
         """The profile the local stack wrote, through botocore's credential chain."""
         session = botocore.session.Session(profile=PROFILE)
         session.set_config_variable("credentials_file", str(self.state_dir / "aws-credentials"))
-        return session.get_credentials()
+        return session.get_credentials().get_frozen_credentials()
 
     def request(
         self,
@@ -74,7 +76,7 @@ class LocalStackProcess:
         all_headers.update(headers or {})
         if signed:
             signing = AWSRequest(method=method, url=self.api + path, data=data or b"", headers=all_headers)
-            SigV4Auth(self.credentials(), "execute-api", "us-east-1").add_auth(signing)
+            SigV4Auth(self.signing_credentials, "execute-api", "us-east-1").add_auth(signing)
             all_headers = dict(signing.headers.items())
         request = urllib.request.Request(self.api + path, data=data, method=method, headers=all_headers)  # noqa: S310 - loopback
         try:

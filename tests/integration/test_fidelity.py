@@ -67,7 +67,7 @@ def test_an_unsigned_request_is_refused(local: LocalStackProcess) -> None:
 
 
 def test_a_request_signed_with_a_wrong_secret_is_refused(local: LocalStackProcess) -> None:
-    real = local.credentials()
+    real = local.signing_credentials
     wrong = Credentials(real.access_key, "x" * 40)
 
     response = raw_request(
@@ -80,9 +80,9 @@ def test_a_request_signed_with_a_wrong_secret_is_refused(local: LocalStackProces
 def test_a_signature_older_than_five_minutes_is_refused(local: LocalStackProcess) -> None:
     old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=6)
 
-    response = raw_request(
-        local, "GET", "/repositories", signed_headers(local, "GET", "/repositories", local.credentials(), old)
-    )
+    headers = signed_headers(local, "GET", "/repositories", local.signing_credentials, old)
+
+    response = raw_request(local, "GET", "/repositories", headers)
 
     assert_access_denied(response, "^Signature expired: ")
 

@@ -28,16 +28,8 @@ class ValidationError(ServiceError):
     status = 400
 
 
-class AccessDenied(ServiceError):
-    """API Gateway's answer to an unsigned, wrongly signed or unauthorised request (gateway responses)."""
-
-    code = "AccessDenied"
-    status = 403
-
-
-class PayloadTooLarge(ServiceError):
-    code = "PayloadTooLarge"
-    status = 413
+# AccessDenied (403) and PayloadTooLarge (413) are API Gateway's own answers: template.yaml's
+# gateway responses carry them; no function raises them.
 
 
 class UnsupportedMediaType(ServiceError):
