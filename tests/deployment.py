@@ -206,7 +206,7 @@ class Deployment:
 
     def result_events(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        while True:
+        for _ in range(100):  # a bound: a test emits a handful of result events
             messages = self.sqs.receive_message(
                 QueueUrl=self.results_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
             ).get("Messages", [])
@@ -217,3 +217,4 @@ class Deployment:
                 self.sqs.delete_message(
                     QueueUrl=self.results_queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
+        raise AssertionError("the results queue never ran dry")
