@@ -21,8 +21,9 @@ ERRORS = {
     "403": "AccessDenied (from API Gateway): an unsigned request, a bad or expired signature, a caller "
     "not allowed execute-api:Invoke, or a method or path the API does not have",
     "404": "NotFound",
-    "409": "RepositoryExists, NotManaged, RepositoryNotEmpty, OperationInProgress, ImmutableSetting or "
-    "StackNotUpdatable (the repository's stack is in a status CloudFormation will not update)",
+    "409": "RepositoryExists, NotManaged, RepositoryNotEmpty, OperationInProgress, ImmutableSetting, "
+    "StackNotUpdatable (the repository's stack is in a status CloudFormation will not update) or "
+    "RepositoryDrifted (the repository was deleted outside the service; its stack remains)",
     "413": "PayloadTooLarge (from API Gateway)",
     "415": "UnsupportedMediaType: a body whose Content-Type is not application/json",
     "422": "IdempotencyKeyReused",

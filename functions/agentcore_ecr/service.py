@@ -23,6 +23,7 @@ from agentcore_ecr.domain.models import (
     Action,
     AuthToken,
     CreateRepositoryRequest,
+    Drift,
     ErrorDetail,
     LifecyclePolicy,
     LifecyclePolicyView,
@@ -46,7 +47,18 @@ def _arn_parts(arn: str) -> tuple[str, str]:
     return parts[3], parts[4]
 
 
-def repository_from_stack(stack: Stack, uri: str, arn: str, tags: dict[str, str]) -> Repository:
+def missing_repository(stack: Stack) -> Drift:
+    return Drift(
+        code="RepositoryMissing",
+        message=f"The repository was deleted outside this service; its stack {stack.name} remains "
+        "(its settings are shown, its tags are no longer known). "
+        "POST /repositories recreates it, DELETE removes the stack.",
+    )
+
+
+def repository_from_stack(
+    stack: Stack, uri: str, arn: str, tags: dict[str, str], drift: Drift | None = None
+) -> Repository:
     """The Repository as its stack (the source of truth) and the repository's tags describe it."""
     parameters = stack.parameters
     region, account = _arn_parts(arn)
@@ -69,6 +81,7 @@ def repository_from_stack(stack: Stack, uri: str, arn: str, tags: dict[str, str]
         stack_name=stack.name,
         stack_status=stack.status,
         created_at=stack.created_at,
+        drift=drift,
     )
 
 
@@ -99,17 +112,29 @@ def operation_from_execution(execution: Execution) -> Operation:
 
 
 class ManagedRepository:
-    """A repository this service manages: its ECR description, its tags and its stack."""
+    """A repository this service manages: its ECR description, its tags and its stack.
+
+    `description` is None when the repository was deleted outside the service (its stack remains).
+    """
 
     def __init__(
-        self, description: RepositoryDescription, tags: dict[str, str], environment: str, stack: Stack
+        self, description: RepositoryDescription | None, tags: dict[str, str], environment: str, stack: Stack
     ) -> None:
         self.description = description
         self.tags = tags
         self.environment = environment
         self.stack = stack
 
+    @property
+    def drift(self) -> Drift | None:
+        return missing_repository(self.stack) if self.description is None else None
+
     def to_model(self) -> Repository:
+        if self.description is None:
+            outputs = self.stack.outputs
+            return repository_from_stack(
+                self.stack, outputs["RepositoryUri"], outputs["RepositoryArn"], self.tags, self.drift
+            )
         return repository_from_stack(self.stack, self.description.uri, self.description.arn, self.tags)
 
 
@@ -131,7 +156,11 @@ class RepositoryReader:
         """The managed repository `name`; NotFound if there is none, NotManaged if it is not ours."""
         description = self.ecr.describe(name)
         if description is None:
-            raise errors.NotFound(f"Repository {name!r} does not exist.")
+            orphan = self.orphan_stack(name)
+            if orphan is None:
+                raise errors.NotFound(f"Repository {name!r} does not exist.")
+            environment = orphan.parameters[stack_rules.P_ENVIRONMENT]
+            return ManagedRepository(None, {}, environment, orphan)
         tags = self.ecr.tags(description.arn)
         environment = tags.get(stack_rules.ENVIRONMENT, "")
         stack = self.stacks.describe(self.stack_name(name, environment)) if environment else None
@@ -140,12 +169,33 @@ class RepositoryReader:
             raise errors.NotManaged(f"Repository {name!r} exists but is not managed by this service.")
         return ManagedRepository(description, tags, environment, stack)
 
+    def orphan_stack(self, name: str) -> Stack | None:
+        """The stack of a managed repository that was deleted outside the service (drift), if any.
+
+        One DescribeStacks per allowed environment, made only when ECR does not know the name.
+        """
+        for environment in self.settings.allowed_environments:
+            stack = self.stacks.describe(self.stack_name(name, environment))
+            if stack is not None and is_orphan(stack, name):
+                return stack
+        return None
+
     def get(self, name: str) -> Repository:
         try:
             return self.find(name).to_model()
         except errors.NotManaged as error:
             # Reads see only what the service manages.
             raise errors.NotFound(f"Repository {name!r} is not managed by this service.") from error
+
+
+def is_orphan(stack: Stack, name: str) -> bool:
+    """A settled stack of `name`, made by this service, that has made its repository."""
+    return (
+        stack_rules.owner(stack.parameters) == name
+        and stack_rules.is_managed(stack.tags)
+        and "RepositoryArn" in stack.outputs
+        and (stack_status.is_updatable(stack.status) or stack.status == stack_status.DELETE_FAILED)
+    )
 
 
 class RepositoryService:
@@ -185,10 +235,17 @@ class RepositoryService:
         shown = found[:limit]
         # One ListTagsForResource per item: run them side by side (boto3 clients are thread-safe).
         with ThreadPoolExecutor(max_workers=TAG_READS_IN_PARALLEL) as pool:
-            tags = list(pool.map(self.ecr.tags, [stack.outputs["RepositoryArn"] for stack in shown]))
+            tags = list(
+                pool.map(self.ecr.tags_if_exists, [stack.outputs["RepositoryArn"] for stack in shown])
+            )
+        # A repository deleted behind the service's back is listed as its stack knows it, with its drift.
         page = [
             repository_from_stack(
-                stack, stack.outputs["RepositoryUri"], stack.outputs["RepositoryArn"], item_tags
+                stack,
+                stack.outputs["RepositoryUri"],
+                stack.outputs["RepositoryArn"],
+                {} if item_tags is None else item_tags,
+                missing_repository(stack) if item_tags is None else None,
             )
             for stack, item_tags in zip(shown, tags, strict=True)
         ]
@@ -244,6 +301,17 @@ class RepositoryService:
                     raise outside
                 action = Action.CREATE
                 settings = request.model_copy(update={"encryption": request.encryption or "KMS"})
+            elif description is None and is_orphan(stack, request.name):
+                # The repository was deleted outside the service: the workflow deletes its stack
+                # and creates both again (a new repository, so its encryption may be chosen anew).
+                action = Action.CREATE
+                chosen = request.encryption is not None or request.kms_key_arn is not None
+                encryption, kms_key_arn = (
+                    (request.encryption or "KMS", request.kms_key_arn)
+                    if chosen
+                    else stack_rules.encryption_from_parameters(stack.parameters)
+                )
+                settings = request.model_copy(update={"encryption": encryption, "kms_key_arn": kms_key_arn})
             else:
                 tags = self.ecr.tags(description.arn) if description is not None else None
                 if tags is not None and not stack_rules.is_managed(tags, request.environment):
@@ -287,6 +355,8 @@ class RepositoryService:
     ) -> Operation:
         def plan(operation_id: str, digest: str) -> WorkflowInput:
             managed = self.reader.find(name)
+            if managed.drift is not None:
+                raise errors.RepositoryDrifted(managed.drift.message)
             self._check_idle(operation_id, managed.stack.name, managed.stack)
             self._check_updatable(managed.stack)
             return WorkflowInput(

@@ -27,7 +27,7 @@ from agentcore_ecr.domain.models import (
     WorkflowInput,
 )
 from agentcore_ecr.domain.polling import next_wait_seconds
-from agentcore_ecr.service import INTERNAL_MESSAGE, RepositoryReader
+from agentcore_ecr.service import INTERNAL_MESSAGE, RepositoryReader, is_orphan
 
 COMPLETE_STATUSES = {
     StackPhase.APPLY: frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"}),
@@ -104,8 +104,9 @@ class Workflow:
         role, operation_id = self.settings.cloudformation_role_arn, workflow.operation_id
         if stack is None:
             return self._create(workflow)
-        if stack.status in stack_status.FAILED_CREATE:
-            # CloudFormation can only delete a stack whose create failed; the create comes next.
+        if stack.status in stack_status.FAILED_CREATE or self._recreates(workflow, stack):
+            # CloudFormation can only delete a stack whose create failed, and cannot update one whose
+            # repository was deleted outside it: delete the stack, the create comes next.
             self.stacks.delete(stack.stack_id, role, StackPhase.CLEANUP.request_token(operation_id))
             return self._change(stack.stack_id, StackPhase.CLEANUP)
         if stack.status == stack_status.ROLLBACK_STUCK:
@@ -118,6 +119,14 @@ class Workflow:
                 f"Stack {stack.name} is {stack.status}: {stack_status.way_out(stack.status)}."
             )
         return self._update(workflow, stack)
+
+    def _recreates(self, workflow: WorkflowInput, stack: Stack) -> bool:
+        """A create planned for a stack whose repository was deleted outside the service (drift)."""
+        return (
+            workflow.action is Action.CREATE
+            and is_orphan(stack, workflow.repository_name)
+            and not self.ecr.exists(workflow.repository_name)
+        )
 
     def _create(self, workflow: WorkflowInput) -> StackChange:
         if workflow.settings is None:
@@ -163,7 +172,9 @@ class Workflow:
         if stack is None:
             return self._change(None, StackPhase.DELETE, settled=True)
         role, operation_id = self.settings.cloudformation_role_arn, workflow.operation_id
-        if workflow.force and stack_status.is_updatable(stack.status):
+        # A repository deleted outside the service has no images to remove: its stack is just deleted.
+        force = workflow.force and self.ecr.exists(workflow.repository_name)
+        if force and stack_status.is_updatable(stack.status):
             if stack.parameters.get(stack_rules.P_EMPTY_ON_DELETE) != "true":
                 # EmptyOnDelete must be in the stack before the delete, so CloudFormation removes the images.
                 parameters = stack_rules.keep_previous(**{stack_rules.P_EMPTY_ON_DELETE: "true"})
@@ -171,7 +182,7 @@ class Workflow:
                 stack_id = self.stacks.update(stack.stack_id, None, parameters, None, role, token)
                 if stack_id is not None:
                     return self._change(stack_id, StackPhase.EMPTY)
-        elif workflow.force:
+        elif force:
             # CloudFormation will not update this stack to set EmptyOnDelete: empty the repository
             # directly, a batch per step, then delete the stack.
             images = self.ecr.image_ids(workflow.repository_name, IMAGES_PER_PURGE)

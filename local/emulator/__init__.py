@@ -68,6 +68,10 @@ test process). The product code never knows: it talks to what looks like AWS.
 17. IAM_POLICY_VERSION - moto refuses a policy without `Version` (as SAM's policy templates make
    them). IAM accepts it as a 2008-10-17 policy (IAM User Guide, "IAM JSON policy elements:
    Version").
+18. MISSING_RESOURCE_DELETED - moto's DeleteStack fails when a resource was already deleted
+   outside CloudFormation (a repository deleted by hand). AWS's delete handler answers NotFound
+   and CloudFormation counts the resource as deleted (CloudFormation CLI User Guide, "Resource
+   type handler contract": a delete handler returns NotFound for a resource that does not exist).
 
 Patches 14 to 16 act when `options.enforce_iam` is set (the local stack sets it); tests that run
 moto in their own process set it where they test IAM.
@@ -96,6 +100,7 @@ PATCHES = (
     "IAM_ENFORCED",
     "STATE_MACHINE_ROLE",
     "IAM_POLICY_VERSION",
+    "MISSING_RESOURCE_DELETED",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -107,7 +112,7 @@ def apply() -> None:
     if _applied:
         return
     ecr.apply()  # 1
-    cloudformation.apply()  # 2-7, 10-14
+    cloudformation.apply()  # 2-7, 10-14, 18
     functions.apply()  # 8, 9
     access.apply()  # 15, 17
     stepfunctions.apply()  # 16

@@ -372,7 +372,12 @@ def _patch_resource_handlers() -> None:
         properties = _resolved(resource_json, self)
         logical_id = getattr(parsed_resource, "logical_resource_id", kind)
         _require(stack, logical_id, kind, properties, _permissions(self._region_name, kind, "delete"))
-        original_delete(self, parsed_resource, resource_json)
+        try:
+            original_delete(self, parsed_resource, resource_json)
+        except Exception as error:
+            # 18. MISSING_RESOURCE_DELETED: a resource already gone is deleted (handler contract).
+            if not type(error).__name__.endswith("NotFoundException"):
+                raise
 
     parsing.parse_and_create_resource = parse_and_create_resource
     parsing.parse_and_update_resource = parse_and_update_resource

@@ -395,3 +395,28 @@ def test_each_worker_has_its_functions_own_environment(local: LocalStackProcess)
     for waiting in ("StartStackChangeFunction", "CheckStackFunction"):  # the first wait, and the next ones
         assert environments[waiting]["STACK_POLL_INTERVAL_SECONDS"] == "1"
     assert environments["CreateRepositoryFunction"]["STATE_MACHINE_ARN"].startswith("arn:aws:states:")
+
+
+def test_drift_a_repository_deleted_outside_the_service(local: LocalStackProcess, name: str) -> None:
+    """Listed with its drift (never a 500 for the page), then repaired by a create, then deleted."""
+    created(local, {"name": name, "encryption": "AES256"})
+    local.client("ecr").delete_repository(repositoryName=name, force=True)
+
+    drifted, path = [], "/repositories?limit=100"
+    for _ in range(50):  # every page, each answered 200 despite the drift
+        page = local.request("GET", path)
+        assert page.status == 200, page.body
+        drifted += [item for item in page.body["items"] if item["name"] == name]
+        if page.body["nextToken"] is None:
+            break
+        path = f"/repositories?limit=100&nextToken={page.body['nextToken']}"
+    assert [item["drift"]["code"] for item in drifted] == ["RepositoryMissing"]
+    assert local.request("GET", f"/repositories/{name}").body["drift"]["code"] == "RepositoryMissing"
+
+    repaired = created(local, {"name": name})
+    assert repaired["action"] == "CREATE"
+    assert repaired["repository"]["drift"] is None
+
+    local.client("ecr").delete_repository(repositoryName=name, force=True)
+    deleted = local.wait(local.request("DELETE", f"/repositories/{name}").body["operationId"])
+    assert deleted["status"] == "SUCCEEDED", deleted

@@ -620,3 +620,26 @@ def test_without_settle_seconds_a_stack_is_complete_at_once(cfn: Any) -> None:
     assert emulator.options.settle_seconds == 0
     create(cfn)
     assert status(cfn) == "CREATE_COMPLETE"
+
+
+# 18. MISSING_RESOURCE_DELETED -----------------------------------------------------------------
+
+
+def test_deleting_a_stack_whose_repository_was_deleted_by_hand_succeeds(cfn: Any, ecr: Any) -> None:
+    """AWS: the delete handler answers NotFound for a repository already gone; the stack is deleted."""
+    stack_id = create(cfn)
+    ecr.delete_repository(repositoryName=NAME, force=True)
+
+    cfn.delete_stack(StackName=STACK)
+
+    assert status(cfn, stack_id) == "DELETE_COMPLETE"
+
+
+def test_a_delete_that_fails_for_another_reason_still_fails(cfn: Any, ecr: Any) -> None:
+    """Only NotFound counts as deleted: a repository with images still ends DELETE_FAILED."""
+    create(cfn)
+    push_image(ecr, "v1")
+
+    cfn.delete_stack(StackName=STACK)
+
+    assert status(cfn) == "DELETE_FAILED"

@@ -60,6 +60,26 @@ class Ecr:
             raise
         return {tag["Key"]: tag["Value"] for tag in response.get("tags", [])}
 
+    def tags_if_exists(self, arn: str) -> dict[str, str] | None:
+        """The repository's tags; None when the repository no longer exists."""
+        try:
+            return self.tags(arn)
+        except ClientError as error:
+            if error_code(error) == "RepositoryNotFoundException":
+                return None
+            raise
+
+    def exists(self, name: str) -> bool:
+        """Whether the repository exists (asked with ListImages, which the workflow may call)."""
+        try:
+            self._client.list_images(repositoryName=name, maxResults=1)
+        except ClientError as error:
+            raise_if_throttled(error)
+            if error_code(error) == "RepositoryNotFoundException":
+                return False
+            raise
+        return True
+
     def has_images(self, name: str) -> bool:
         return bool(self.image_ids(name, limit=1))
 

@@ -74,6 +74,13 @@ class StackNotUpdatable(ServiceError):
     status = 409
 
 
+class RepositoryDrifted(ServiceError):
+    """The repository was deleted outside this service while its stack remains."""
+
+    code = "RepositoryDrifted"
+    status = 409
+
+
 class IdempotencyKeyReused(ServiceError):
     code = "IdempotencyKeyReused"
     status = 422
@@ -106,6 +113,7 @@ OPERATION_ERRORS: tuple[type[ServiceError], ...] = (
     OperationInProgress,
     ImmutableSetting,
     StackNotUpdatable,
+    RepositoryDrifted,
     StackFailed,
     StackTimeout,
 )

@@ -100,6 +100,13 @@ class ProvisioningRequest(CreateRepositoryRequest):
         return CreateRepositoryRequest.model_validate(self.model_dump(exclude={"idempotency_key"}))
 
 
+class Drift(CamelModel):
+    """What differs between a repository and its stack, changed outside this service."""
+
+    code: Literal["RepositoryMissing"]
+    message: str
+
+
 class Repository(CamelModel):
     name: str
     environment: str
@@ -116,6 +123,8 @@ class Repository(CamelModel):
     stack_name: str
     stack_status: str
     created_at: Timestamp
+    # None when the repository is as its stack says; set when it was changed outside the service.
+    drift: Drift | None = None
 
 
 class RepositoryPage(CamelModel):
