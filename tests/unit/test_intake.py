@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from local import emulator
 
 from agentcore_ecr.aws.ecr import Ecr
 from tests.deployment import Deployment, load_event
@@ -100,3 +101,51 @@ def test_an_aws_fault_raises_so_eventbridge_retries(
     with pytest.raises(ClientError):
         intake(deployment, load_event("provisioning_intake"))
     assert deployment.result_events() == []
+
+
+# At-least-once delivery ---------------------------------------------------------------------
+
+
+def delivery(detail: dict[str, Any], event_id: str) -> dict[str, Any]:
+    event = provisioning(detail)
+    event["id"] = event_id
+    return event
+
+
+def operations_started(deployment: Deployment) -> int:
+    return len(deployment.sfn.list_executions(stateMachineArn=deployment.state_machine_arn)["executions"])
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [{"name": "team/agent-c"}, {"name": "team/agent-c", "idempotencyKey": "pipeline-run-7"}],
+    ids=["without-key", "with-key"],
+)
+def test_an_event_delivered_twice_is_one_operation(deployment: Deployment, detail: dict[str, Any]) -> None:
+    """EventBridge repeats an event with its id: the repeat finds the first's operation."""
+    first = intake(deployment, delivery(detail, "3f0e8a52-0000-4000-8000-000000000001"))
+    again = intake(deployment, delivery(detail, "3f0e8a52-0000-4000-8000-000000000001"))
+
+    assert again["operationId"] == first["operationId"]
+    assert again["status"] in ("RUNNING", "SUCCEEDED")
+    assert operations_started(deployment) == 1
+    assert deployment.wait(first["operationId"])["status"] == "SUCCEEDED"
+    assert [e["detail-type"] for e in deployment.result_events()] == ["Repository Operation Succeeded"]
+
+
+def test_two_events_for_one_repository_stay_two_requests(deployment: Deployment) -> None:
+    """Distinct events (distinct ids) are distinct requests: the second, while the first runs, is
+    refused with OperationInProgress and says so in its own Failed event."""
+    emulator.options.settle_seconds = 3
+    first = intake(deployment, delivery({"name": "team/agent-c"}, "3f0e8a52-0000-4000-8000-00000000000a"))
+    second = intake(deployment, delivery({"name": "team/agent-c"}, "3f0e8a52-0000-4000-8000-00000000000b"))
+
+    assert first["status"] == "RUNNING"
+    assert second["status"] == "FAILED"
+    assert second["error"]["code"] == "OperationInProgress"
+    assert second["operationId"] != first["operationId"]
+    assert deployment.wait(first["operationId"])["status"] == "SUCCEEDED"
+    events = {e["detail"]["operationId"]: e for e in deployment.result_events()}
+    assert events[first["operationId"]]["detail-type"] == "Repository Operation Succeeded"
+    assert events[second["operationId"]]["detail-type"] == "Repository Operation Failed"
+    assert events[second["operationId"]]["detail"]["error"]["code"] == "OperationInProgress"

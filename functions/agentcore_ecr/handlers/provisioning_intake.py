@@ -3,8 +3,13 @@
 A request that can never succeed (invalid, or refused by a rule of the contract) ends in a
 `Repository Operation Failed` event; a fault in AWS raises, so EventBridge retries it and,
 past its retries, the rule's dead-letter queue keeps it.
+
+EventBridge delivers at least once, repeating an event with its `id`: a request without an
+`idempotencyKey` takes one from the event's id, so a repeated delivery finds its operation
+instead of starting (or being refused) a second time.
 """
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +19,14 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentcore_ecr.domain import errors
-from agentcore_ecr.domain.models import Action, Operation, OperationError, ProvisioningRequest, field_path
+from agentcore_ecr.domain.models import (
+    IDEMPOTENCY_KEY_PATTERN,
+    Action,
+    Operation,
+    OperationError,
+    ProvisioningRequest,
+    field_path,
+)
 from agentcore_ecr.domain.operations import operation_id_for
 from agentcore_ecr.observability import logger, metrics, tracer
 from agentcore_ecr.wiring import event_bus, repository_service
@@ -22,12 +34,17 @@ from agentcore_ecr.wiring import event_bus, repository_service
 FAILED = "Repository Operation Failed"
 
 
-def _refused(detail: dict[str, Any], error: errors.ServiceError) -> dict[str, Any]:
+def idempotency_key(detail: dict[str, Any], event_id: str) -> str:
+    """The request's own key, or one made from the EventBridge event's id."""
     key = detail.get("idempotencyKey")
+    return key if isinstance(key, str) and re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key) else f"event-{event_id}"
+
+
+def _refused(detail: dict[str, Any], key: str, error: errors.ServiceError) -> dict[str, Any]:
     now = datetime.now(UTC)
     name, environment = detail.get("name"), detail.get("environment", "dev")
     operation = Operation(
-        operation_id=operation_id_for(key if isinstance(key, str) else None),
+        operation_id=operation_id_for(key),
         action=Action.CREATE,
         status="FAILED",
         repository_name=name if isinstance(name, str) else "",
@@ -48,17 +65,16 @@ def _refused(detail: dict[str, Any], error: errors.ServiceError) -> dict[str, An
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     envelope = parse(event=event, model=EventBridgeModel)
     detail: dict[str, Any] = envelope.detail if isinstance(envelope.detail, dict) else {}
+    key = idempotency_key(detail, envelope.id)
     try:
         request = ProvisioningRequest.model_validate(envelope.detail)
     except pydantic.ValidationError as invalid:
         fields = ", ".join(sorted({field_path(tuple(item["loc"])) or "detail" for item in invalid.errors()}))
-        return _refused(detail, errors.ValidationError(f"Invalid provisioning request: check {fields}."))
+        return _refused(detail, key, errors.ValidationError(f"Invalid provisioning request: check {fields}."))
     try:
-        operation = repository_service().create_repository(
-            request.to_create_request(), request.idempotency_key
-        )
+        operation = repository_service().create_repository(request.to_create_request(), key)
     except errors.ServiceError as refused:
         if refused.status >= 500:
             raise
-        return _refused(detail, refused)
+        return _refused(detail, key, refused)
     return operation.to_json_dict()
