@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import pytest
 from local import emulator
+from local.emulator import faults
 from local.emulator.stepfunctions import stop_executions
 from moto import mock_aws
 
@@ -57,6 +58,7 @@ def aws() -> Iterator[None]:
     with mock_aws(config=cast("Any", MOTO_CONFIG)):
         yield
         leaked = stop_executions()
+    faults.clear()
     emulator.options.settle_seconds = 0
     assert not leaked, f"executions still running after the test: {leaked}"
 

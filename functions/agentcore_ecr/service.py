@@ -32,6 +32,7 @@ from agentcore_ecr.domain.models import (
     Repository,
     RepositoryPage,
     WorkflowInput,
+    stopped_error,
 )
 from agentcore_ecr.domain.naming import stack_name_for
 from agentcore_ecr.domain.operations import fingerprint, is_operation_id, operation_id_for
@@ -96,6 +97,7 @@ def operation_from_execution(execution: Execution) -> Operation:
             error = OperationError(code=execution.error, message=execution.cause or execution.error)
         else:
             error = OperationError(code="Internal", message=INTERNAL_MESSAGE)
+    error = error or stopped_error(execution.status)
     return Operation.model_validate(
         {
             "operationId": execution.name,

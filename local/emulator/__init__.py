@@ -72,6 +72,17 @@ test process). The product code never knows: it talks to what looks like AWS.
    outside CloudFormation (a repository deleted by hand). AWS's delete handler answers NotFound
    and CloudFormation counts the resource as deleted (CloudFormation CLI User Guide, "Resource
    type handler contract": a delete handler returns NotFound for a resource that does not exist).
+19. EXECUTION_STATUS_EVENTS - moto's Step Functions emits no events. AWS sends a `Step Functions
+   Execution Status Change` event to the account's default bus whenever a Standard execution
+   starts or ends (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), with the execution's ARN,
+   status, dates in epoch milliseconds and its input (EventBridge Events Reference, "AWS Step
+   Functions events"; best-effort delivery).
+20. EVENT_HAS_ACCOUNT - moto's EventBridge drops `account` from the events it delivers to queues.
+   AWS delivers every event with its envelope: version, id, detail-type, source, account, time,
+   region, resources, detail (EventBridge User Guide, "Amazon EventBridge events").
+
+Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
+operation, and see the retries the service makes.
 
 Patches 14 to 16 act when `options.enforce_iam` is set (the local stack sets it); tests that run
 moto in their own process set it where they test IAM.
@@ -79,7 +90,7 @@ moto in their own process set it where they test IAM.
 
 from __future__ import annotations
 
-from local.emulator import access, cloudformation, ecr, functions, stepfunctions
+from local.emulator import access, cloudformation, ecr, faults, functions, stepfunctions
 from local.emulator.options import EmulatorOptions, options
 
 PATCHES = (
@@ -101,6 +112,8 @@ PATCHES = (
     "STATE_MACHINE_ROLE",
     "IAM_POLICY_VERSION",
     "MISSING_RESOURCE_DELETED",
+    "EXECUTION_STATUS_EVENTS",
+    "EVENT_HAS_ACCOUNT",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -113,7 +126,8 @@ def apply() -> None:
         return
     ecr.apply()  # 1
     cloudformation.apply()  # 2-7, 10-14, 18
-    functions.apply()  # 8, 9
+    functions.apply()  # 8, 9, 20
     access.apply()  # 15, 17
-    stepfunctions.apply()  # 16
+    stepfunctions.apply()  # 16, 19
+    faults.apply()
     _applied = True

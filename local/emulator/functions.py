@@ -1,4 +1,5 @@
-"""Patches 8, LAMBDA_RUNS_HANDLERS, and 9, EVENTBRIDGE_TO_LAMBDA: Lambda without Docker."""
+"""Patches 8, LAMBDA_RUNS_HANDLERS, and 9, EVENTBRIDGE_TO_LAMBDA: Lambda without Docker; 20,
+EVENT_HAS_ACCOUNT: the events EventBridge delivers carry their account."""
 
 from __future__ import annotations
 
@@ -84,6 +85,18 @@ def _patch_eventbridge_lambda_targets() -> None:
     events.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
 
 
+def _patch_event_account() -> None:
+    """20. EVENT_HAS_ACCOUNT."""
+    from moto.events.utils import EventTemplateParser  # noqa: PLC0415
+
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in template:
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
+            '"version": "0", ', '"version": "0", "account": "<account>", '
+        )
+
+
 def apply() -> None:
     _patch_lambda_invoke()
     _patch_eventbridge_lambda_targets()
+    _patch_event_account()

@@ -1,8 +1,11 @@
 """Patch 16, STATE_MACHINE_ROLE: Step Functions calls its task integrations as the state machine's
-role. Also `stop_executions()`, which tests use so that no execution outlives its test."""
+role; patch 19, EXECUTION_STATUS_EVENTS: a Standard execution's status changes are events on the
+default bus. Also `stop_executions()`, which tests use so that no execution outlives its test."""
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
 import threading
 import time
@@ -12,6 +15,8 @@ from local.emulator.access import _sts
 from local.emulator.options import options
 
 SESSION_SECONDS = 12 * 3600
+STATUS_CHANGE = "Step Functions Execution Status Change"
+log = logging.getLogger(__name__)
 _sessions: dict[str, Any] = {}
 _lock = threading.Lock()
 
@@ -65,6 +70,75 @@ def apply() -> None:
             and getattr(module, "boto_client_for", None) is original
         ):
             module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+    _patch_status_events()
+
+
+def _epoch_ms(moment: Any) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def status_change_detail(execution: Any) -> dict[str, Any]:
+    """The `detail` of AWS's event for an execution's status, as EventBridge's reference shows it."""
+    described = execution.to_describe_output()
+    output = described.get("output")
+    return {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine.arn,
+        "name": execution.name,
+        "status": getattr(described["status"], "value", described["status"]),
+        "startDate": _epoch_ms(execution.start_date),
+        "stopDate": _epoch_ms(execution.stop_date),
+        "input": described["input"],
+        "output": output,
+        "inputDetails": {"included": True},
+        "outputDetails": {"included": True} if output is not None else None,
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+
+
+def _announce(execution: Any) -> None:
+    """19. EXECUTION_STATUS_EVENTS: the status change on the default bus, routed like any event."""
+    from moto.events.models import events_backends  # noqa: PLC0415
+    from moto.stepfunctions.parser.api import StateMachineType  # noqa: PLC0415
+
+    if execution.sm_type != StateMachineType.STANDARD:
+        return
+    entry = {
+        "Source": "aws.states",
+        "DetailType": STATUS_CHANGE,
+        "Detail": json.dumps(status_change_detail(execution)),
+        "Resources": [execution.exec_arn],
+        "EventBusName": "default",
+    }
+    try:
+        events_backends[execution.account_id][execution.region_name].put_events([entry])
+    except Exception:  # AWS's delivery of these events is best effort: the execution goes on
+        log.exception("could not deliver the status event of %s", execution.exec_arn)
+
+
+def _patch_status_events() -> None:
+    from moto.stepfunctions.parser.backend import execution as executions  # noqa: PLC0415
+
+    original_terminated = executions.BaseExecutionWorkerCommunication.terminated
+
+    def start(self: Any) -> None:
+        """moto's Execution.start, announcing RUNNING before the worker can end the execution."""
+        from moto.stepfunctions.parser.api import ExecutionStatus, InvalidName  # noqa: PLC0415
+
+        if self.exec_worker:
+            raise InvalidName("execution already started")
+        self.exec_worker = self._get_start_execution_worker()
+        self.exec_status = ExecutionStatus.RUNNING
+        _announce(self)
+        self.exec_worker.start()
+
+    def terminated(self: Any) -> None:
+        original_terminated(self)
+        _announce(self.execution)
+
+    executions.Execution.start = start  # type: ignore[method-assign]
+    executions.BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
 
 
 def stop_executions(timeout: float = 30.0) -> list[str]:

@@ -24,7 +24,15 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from local.template import LocalTemplate, load
 
-from tests.integration.conftest import ROOT, LocalStackProcess, Response, start_local_stack, stop_local_stack
+from tests.integration.conftest import (
+    ROOT,
+    LocalStackProcess,
+    Response,
+    abort_while_waiting,
+    start_local_stack,
+    stop_local_stack,
+)
+from tests.integration.test_local_stack import results_queue, wait_for_event
 
 pytestmark = pytest.mark.integration
 
@@ -207,6 +215,7 @@ NOT_EXERCISED = {
     # Lambda's write of a failed asynchronous event to the intake's dead-letter queue: only after
     # three failed invocations of the intake (the local stack checks it then, local/stack.py).
     ("ProvisioningIntakeFunctionRole", "sqs:SendMessage"),
+    ("OperationStoppedFunctionRole", "sqs:SendMessage"),
 }
 
 
@@ -322,3 +331,10 @@ def exercise_every_path(stack: LocalStackProcess) -> None:
     assert cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
     done(stack.request("DELETE", f"/repositories/{leftover}?force=true"))
     done(stack.request("DELETE", f"/repositories/{name}"))
+    # An operation aborted by an operator: its Failed event comes from OperationStoppedFunction
+    queue_url = results_queue(stack)
+    aborted = f"px/{uuid.uuid4().hex[:6]}"
+    abort_while_waiting(
+        stack, ok(stack.request("POST", "/repositories", {"name": aborted}), 202)["operationId"]
+    )
+    assert wait_for_event(stack, queue_url, aborted)["detail"]["error"]["code"] == "Aborted"

@@ -15,7 +15,13 @@ import pytest
 from local.template import load
 
 from tests.examples import lifecycle_policy
-from tests.integration.conftest import ROOT, LocalStackProcess, start_local_stack, stop_local_stack
+from tests.integration.conftest import (
+    ROOT,
+    LocalStackProcess,
+    abort_while_waiting,
+    start_local_stack,
+    stop_local_stack,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -420,3 +426,21 @@ def test_drift_a_repository_deleted_outside_the_service(local: LocalStackProcess
     local.client("ecr").delete_repository(repositoryName=name, force=True)
     deleted = local.wait(local.request("DELETE", f"/repositories/{name}").body["operationId"])
     assert deleted["status"] == "SUCCEEDED", deleted
+
+
+def test_an_aborted_operation_ends_in_a_failed_event(local: LocalStackProcess, name: str) -> None:
+    """StopExecution by an operator: Step Functions' status event reaches OperationStoppedFunction
+    through the template's rule on the default bus, which emits the Failed event (code Aborted)."""
+    queue_url = results_queue(local)
+    accepted = create(local, {"name": name})
+
+    abort_while_waiting(local, accepted["operationId"])
+
+    failed = wait_for_event(local, queue_url, name)
+    assert failed["detail-type"] == "Repository Operation Failed"
+    assert failed["detail"]["operationId"] == accepted["operationId"]
+    assert failed["detail"]["status"] == "ABORTED"
+    assert failed["detail"]["error"]["code"] == "Aborted"
+    operation = local.request("GET", f"/operations/{accepted['operationId']}").body
+    assert operation["status"] == "ABORTED"
+    assert operation["error"]["code"] == "Aborted"

@@ -643,3 +643,70 @@ def test_a_delete_that_fails_for_another_reason_still_fails(cfn: Any, ecr: Any) 
     cfn.delete_stack(StackName=STACK)
 
     assert status(cfn) == "DELETE_FAILED"
+
+
+# 19. EXECUTION_STATUS_EVENTS ------------------------------------------------------------------
+
+
+def default_bus_queue(aws_region: str = REGION) -> tuple[Any, str]:
+    """A queue behind a rule on the default bus for every Step Functions event."""
+    sqs, events = boto3.client("sqs", region_name=aws_region), boto3.client("events", region_name=aws_region)
+    url = sqs.create_queue(QueueName="states-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="states", EventPattern=json.dumps({"source": ["aws.states"]}))
+    events.put_targets(Rule="states", Targets=[{"Id": "q", "Arn": arn}])
+    return sqs, url
+
+
+def drain(sqs: Any, url: str, count: int) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for _ in range(100):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        found += [json.loads(message["Body"]) for message in messages]
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    return found
+
+
+def test_an_execution_announces_its_start_and_its_end_on_the_default_bus(aws: None) -> None:
+    """AWS: `Step Functions Execution Status Change` events, RUNNING then SUCCEEDED, with the input."""
+    sqs, url = default_bus_queue()
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = sfn.create_state_machine(
+        name="announced",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/any",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, name="run-1", input='{"a": 1}')["executionArn"]
+
+    events = drain(sqs, url, 2)
+
+    assert [event["detail"]["status"] for event in events] == ["RUNNING", "SUCCEEDED"]
+    for event in events:
+        assert event["source"] == "aws.states"
+        assert event["detail-type"] == "Step Functions Execution Status Change"
+        assert event["resources"] == [execution]
+        assert event["detail"]["executionArn"] == execution
+        assert event["detail"]["stateMachineArn"] == machine
+        assert event["detail"]["name"] == "run-1"
+        assert json.loads(event["detail"]["input"]) == {"a": 1}
+        assert isinstance(event["detail"]["startDate"], int)  # epoch milliseconds
+    assert events[0]["detail"]["stopDate"] is None
+    assert events[1]["detail"]["stopDate"] >= events[1]["detail"]["startDate"]
+
+
+# 20. EVENT_HAS_ACCOUNT ------------------------------------------------------------------------
+
+
+def test_an_event_delivered_to_a_queue_keeps_its_account(aws: None) -> None:
+    """AWS: the delivered event has the whole envelope, account included."""
+    sqs, url = default_bus_queue()
+    boto3.client("events", region_name=REGION).put_events(
+        Entries=[{"Source": "aws.states", "DetailType": "x", "Detail": "{}"}]
+    )
+
+    [event] = drain(sqs, url, 1)
+
+    assert event["account"] == "123456789012"
+    assert set(event) >= {"version", "id", "detail-type", "source", "account", "time", "region", "resources"}

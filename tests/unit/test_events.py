@@ -37,6 +37,7 @@ def test_every_event_file_is_used_here() -> None:
     assert files == set(API_EVENTS) | set(TASK_EVENTS) | {
         "provisioning_intake",
         "provisioning_intake_invalid",
+        "operation_stopped",
     }
 
 
@@ -49,6 +50,7 @@ def test_every_function_has_an_event() -> None:
         "StartStackChangeFunction",
         "CheckStackFunction",
         "FinalizeOperationFunction",
+        "OperationStoppedFunction",
     }
     assert covered == set(handlers)
 
@@ -89,3 +91,12 @@ def test_the_task_events_drive_one_operation(deployment: Deployment) -> None:
 def test_task_events_are_valid_payloads(event: str) -> None:
     payload = json.loads((EVENTS / f"{event}.json").read_text())
     assert TaskRequest.model_validate(payload).workflow.operation_id
+
+
+def test_the_stopped_execution_event_gives_an_aborted_operation(deployment: Deployment) -> None:
+    operation = deployment.invoke("OperationStoppedFunction", load_event("operation_stopped"))
+
+    assert operation["status"] == "ABORTED"
+    assert operation["error"]["code"] == "Aborted"
+    assert operation["repositoryName"] == "team/agent-c"
+    assert [event["detail"] for event in deployment.result_events()] == [operation]

@@ -104,14 +104,16 @@ def test_branch_without_count_rule_is_lifecycle_policy(template: dict[str, Any],
 def test_stack_renders_the_policy_the_service_means(
     template: dict[str, Any], days: int, count: int | None
 ) -> None:
-    policy = LifecyclePolicy(untagged_expiry_days=days, max_image_count=count)
+    policy = LifecyclePolicy.model_validate({"untaggedExpiryDays": days, "maxImageCount": count})
 
     assert render_policy(template, policy) == lifecycle_policy(days, count)
 
 
 @pytest.mark.parametrize("count", [pytest.param(None, id="no-count-rule"), pytest.param(5, id="count-rule")])
 def test_any_rule_has_the_highest_priority(template: dict[str, Any], count: int | None) -> None:
-    rules = render_policy(template, LifecyclePolicy(untagged_expiry_days=7, max_image_count=count))["rules"]
+    rules = render_policy(
+        template, LifecyclePolicy.model_validate({"untaggedExpiryDays": 7, "maxImageCount": count})
+    )["rules"]
 
     priorities = [rule["rulePriority"] for rule in rules]
     assert len(set(priorities)) == len(priorities), "ECR requires distinct rule priorities"

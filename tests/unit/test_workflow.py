@@ -236,7 +236,7 @@ def test_the_wait_loop_polls_until_the_stack_settles(
 ) -> None:
     monkeypatch.setenv("STACK_POLL_INTERVAL_SECONDS", "1")
     deployment.reset_wiring()
-    emulator.options.settle_seconds = 1.5
+    emulator.options.settle_seconds = 4  # several polls, even on a loaded machine
 
     operation = run(deployment, "CreateRepositoryFunction", api_events.create_repository({"name": NAME}))
 

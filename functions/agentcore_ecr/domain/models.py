@@ -52,12 +52,19 @@ class CamelModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-class LifecyclePolicy(CamelModel):
+class RequestModel(CamelModel):
+    """A body callers send: its fields go by their camelCase names only (`image_scanning` is an
+    unknown field, refused as the contract says), also when code builds one."""
+
+    model_config = ConfigDict(validate_by_name=False, validate_by_alias=True)
+
+
+class LifecyclePolicy(RequestModel):
     untagged_expiry_days: Annotated[StrictInt, Field(ge=1, le=3650)] = 30
     max_image_count: Annotated[StrictInt, Field(ge=1, le=10000)] | None = None
 
 
-class CreateRepositoryRequest(CamelModel):
+class CreateRepositoryRequest(RequestModel):
     """Body of `POST /repositories` and `detail` of a provisioning event."""
 
     name: RepositoryName
@@ -66,7 +73,8 @@ class CreateRepositoryRequest(CamelModel):
     image_tag_mutability: Literal["MUTABLE", "IMMUTABLE"] = "IMMUTABLE"
     # None: "KMS" on create; on an update, the repository's current setting (it cannot change).
     encryption: Literal["KMS", "AES256"] | None = None
-    kms_key_arn: Annotated[StrictStr, Field(pattern=KMS_KEY_ARN_PATTERN)] | None = None
+    # At most 2,048 characters: AWS::ECR::Repository's EncryptionConfiguration.KmsKey.
+    kms_key_arn: Annotated[StrictStr, Field(max_length=2048, pattern=KMS_KEY_ARN_PATTERN)] | None = None
     lifecycle_policy: LifecyclePolicy = LifecyclePolicy()
     tags: dict[StrictStr, StrictStr] = Field(default_factory=dict, max_length=MAX_TAGS)
 
@@ -97,7 +105,9 @@ class ProvisioningRequest(CreateRepositoryRequest):
     idempotency_key: Annotated[StrictStr, Field(pattern=IDEMPOTENCY_KEY_PATTERN)] | None = None
 
     def to_create_request(self) -> CreateRepositoryRequest:
-        return CreateRepositoryRequest.model_validate(self.model_dump(exclude={"idempotency_key"}))
+        return CreateRepositoryRequest.model_validate(
+            self.model_dump(by_alias=True, exclude={"idempotency_key"})
+        )
 
 
 class Drift(CamelModel):
@@ -170,6 +180,43 @@ class Operation(CamelModel):
     stopped_at: Timestamp | None = None
     repository: Repository | None = None
     error: OperationError | None = None
+
+
+class ExecutionStatusChange(BaseModel):
+    """`detail` of Step Functions' `Step Functions Execution Status Change` event (epoch ms dates)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+    execution_arn: str
+    state_machine_arn: str
+    name: str
+    status: OperationStatus
+    start_date: datetime
+    stop_date: datetime | None = None
+    input: str | None = None  # absent when too large to include (ours never are)
+
+
+# An execution that no state of the workflow ended: its error, for GET /operations and the event.
+STOPPED_ERRORS = {
+    "ABORTED": (
+        "Aborted",
+        "The operation's execution was stopped (StopExecution) before it finished; the repository's "
+        "stack may still be changing: GET /repositories/{name} shows it as it is.",
+    ),
+    "TIMED_OUT": (
+        "TimedOut",
+        "The operation's execution ran out of time before it finished; the repository's stack may "
+        "still be changing: GET /repositories/{name} shows it as it is.",
+    ),
+}
+
+
+def stopped_error(status: str) -> OperationError | None:
+    """The error of an execution that was aborted or timed out; None for any other status."""
+    if status not in STOPPED_ERRORS:
+        return None
+    code, message = STOPPED_ERRORS[status]
+    return OperationError(code=code, message=message)
 
 
 class ErrorDetail(CamelModel):

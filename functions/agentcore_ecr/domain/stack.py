@@ -150,7 +150,9 @@ def encryption_from_parameters(parameters: Mapping[str, str]) -> tuple[Literal["
 
 def lifecycle_from_parameters(parameters: Mapping[str, str]) -> LifecyclePolicy:
     max_images = int(parameters.get(P_MAX_IMAGES) or 0)
-    return LifecyclePolicy(
-        untagged_expiry_days=int(parameters.get(P_UNTAGGED_DAYS) or 30),
-        max_image_count=max_images or None,
+    return LifecyclePolicy.model_validate(
+        {
+            "untaggedExpiryDays": int(parameters.get(P_UNTAGGED_DAYS) or 30),
+            "maxImageCount": max_images or None,
+        }
     )

@@ -1,0 +1,96 @@
+"""Fault injection: not a difference from AWS, but AWS's bad moments on demand.
+
+AWS answers throttling (`Throttling`, `ThrottlingException`) and transient server errors at
+times; the service must retry them and still finish the operation. Tests arm a fault for one
+API operation (`"cloudformation:CreateStack"`), the emulator answers the next `count` calls of it
+with that error, in the service's protocol, and records when each call came, so a test can see
+that the retry happened and that it waited.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.core.exceptions import ServiceException
+
+
+class InjectedFault(ServiceException):
+    """The error an armed fault answers, serialized by moto in the service's protocol."""
+
+
+@dataclass
+class Fault:
+    code: str
+    status: int
+    armed: int  # how many calls get the error
+    remaining: int
+    calls: list[float] = field(default_factory=list)  # monotonic time of every call of the operation
+
+    @property
+    def answered(self) -> int:
+        """Calls that got the injected error."""
+        return min(len(self.calls), self.armed)
+
+    def gaps(self) -> list[float]:
+        """Seconds between consecutive calls: the client's backoff."""
+        return [later - earlier for earlier, later in zip(self.calls, self.calls[1:], strict=False)]
+
+
+_faults: dict[str, Fault] = {}
+_lock = threading.Lock()
+
+
+def inject(operation: str, count: int, code: str | None = None, status: int = 400) -> Fault:
+    """Answer the next `count` calls of `operation` ("service:Operation") with an error.
+
+    `code` defaults to the service's throttling code (`Throttling` for query-protocol services
+    such as CloudFormation, `ThrottlingException` for JSON ones).
+    """
+    fault = Fault(code=code or "", status=status, armed=count, remaining=count)
+    with _lock:
+        _faults[operation] = fault
+    return fault
+
+
+def clear() -> None:
+    with _lock:
+        _faults.clear()
+
+
+def answer(response: Any, operation: str) -> tuple[int, dict[str, str], str] | None:
+    """The injected error for this call, or None to let it through (recording the call either way)."""
+    with _lock:
+        fault = _faults.get(f"{response.boto3_service_name}:{operation}")
+        if fault is None:
+            return None
+        fault.calls.append(time.monotonic())
+        if fault.remaining <= 0:
+            return None
+        fault.remaining -= 1
+    from moto.core.responses import ActionResult  # noqa: PLC0415
+    from moto.core.utils import get_service_model  # noqa: PLC0415
+
+    protocol = get_service_model(response.boto3_service_name).protocol
+    code = fault.code or ("Throttling" if protocol == "query" else "ThrottlingException")
+    _, headers, body = response.serialized(ActionResult(InjectedFault(code, "Rate exceeded (injected)")))
+    headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
+    return fault.status, headers, body
+
+
+def apply() -> None:
+    from moto.core.responses import BaseResponse  # noqa: PLC0415
+
+    original = BaseResponse.call_action
+
+    def call_action(self: Any) -> Any:
+        if _faults:
+            injected = answer(self, self._get_action())
+            if injected is not None:
+                return injected
+        return original(self)
+
+    BaseResponse.call_action = call_action  # type: ignore[method-assign]
