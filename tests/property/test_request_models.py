@@ -271,13 +271,6 @@ def test_an_unknown_lifecycle_field_is_refused_naming_it(body: dict[str, Any], k
     assert names_the_field(error, (key,)), locations(error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Bug: the request models take the Python names of their fields as well as the contract's "
-    "camelCase ones (populate_by_name=True): POST /repositories {'name': 'ab', 'image_scanning': false} "
-    "is accepted (and creates a repository without scanning) where the contract refuses unknown fields "
-    "(400); likewise PUT /lifecycle-policies/{name} {'untagged_expiry_days': 7}.",
-)
 @pytest.mark.parametrize("key", list(SNAKE_CASE_SYNONYMS))
 def test_snake_case_field_names_are_unknown_fields(key: str) -> None:
     # Conventions: camelCase keys; "Unknown request fields are rejected (400), never ignored."
