@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
+SCAN_VENV := .venv-scan
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
+CHECKOV := $(SCAN_VENV)/bin/checkov
 REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -16,7 +18,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 # A virtualenv is made again when the Python to use changes (its stamp names the version).
 MADE_WITH := .made-with-python-$(PYTHON_VERSION)
 
-.PHONY: help install run invoke test unit lint format typecheck validate build openapi bench deploy clean
+.PHONY: help install run invoke test unit lint format typecheck validate scan build openapi bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -37,9 +39,13 @@ $(SAM_VENV)/.installed: requirements-sam.txt $(SAM_VENV)/$(MADE_WITH)
 	$(SAM_VENV)/bin/python -m pip install -q -r requirements-sam.txt
 	touch $@
 
-install: $(VENV)/.installed $(SAM_VENV)/.installed ## Create the virtualenvs (project, SAM CLI)
+$(SCAN_VENV)/.installed: requirements-scan.txt $(SCAN_VENV)/$(MADE_WITH)
+	$(SCAN_VENV)/bin/python -m pip install -q -r requirements-scan.txt
+	touch $@
 
-test: lint typecheck validate build unit ## Everything CI runs: lint, types, templates, sam build, tests
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## Create the virtualenvs (project, SAM CLI, checkov)
+
+test: lint typecheck validate scan build unit ## Everything CI runs: lint, types, templates, checkov, sam build, tests
 
 unit: $(VENV)/.installed ## The test suites (in a random order; -p randomly -p "randomly_seed=N" repeats one)
 	$(PY) -m pytest -n 2 tests
@@ -58,6 +64,12 @@ typecheck: $(VENV)/.installed ## mypy --strict on functions/, local/, tests/ and
 validate: $(VENV)/.installed $(SAM_VENV)/.installed ## cfn-lint both templates, sam validate --lint
 	$(VENV)/bin/cfn-lint template.yaml functions/agentcore_ecr/templates/repository.yaml
 	$(SAM) validate --lint --region $(REGION)
+
+# Every check applies; a check that does not is skipped in the template, next to the resource, with
+# its reason (docs/security.md lists them). Any failed check fails the target.
+scan: $(SCAN_VENV)/.installed ## checkov on both templates (CloudFormation and secrets checks); fails on any failed check
+	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation secrets \
+	  -f template.yaml -f functions/agentcore_ecr/templates/repository.yaml
 
 build: $(SAM_VENV)/.installed ## sam build with Lambda's python3.13 (arm64 wheels); skipped without python3.13
 	@if test -z "$(PYTHON313)"; then echo "make build: skipped, no python3.13 on this machine"; else \
@@ -80,4 +92,4 @@ deploy: build ## sam build && sam deploy (needs AWS credentials)
 	$(SAM) deploy
 
 clean: ## Remove the virtualenvs and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(SCAN_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,13 @@ ARTIFACTS = "local-artifacts"  # the bucket `sam package` would upload to; the l
 CALLER_CREDENTIALS = "arn:aws:iam::*:user/*"  # an integration that invokes as the caller
 
 
+class _NoValue:
+    """`AWS::NoValue`: the property (or list item) it stands for is left out."""
+
+
+NO_VALUE = _NoValue()
+
+
 class _CfnLoader(yaml.SafeLoader):
     """YAML with CloudFormation's short-form intrinsics, read as their long form."""
 
@@ -129,6 +136,26 @@ class LocalTemplate:
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {name: res for name, res in self.resources.items() if res["Type"] == kind}
 
+    def condition(self, name: str) -> bool:
+        """A condition of the template, evaluated with the local parameters."""
+        return self._holds(self.translated.get("Conditions", {})[name])
+
+    def _holds(self, expression: Any) -> bool:
+        if isinstance(expression, dict) and len(expression) == 1:
+            ((function, arguments),) = expression.items()
+            if function == "Fn::Equals":  # CloudFormation compares the two values as strings
+                first, second = (str(self.resolve(argument)) for argument in arguments)
+                return first == second
+            if function == "Fn::Not":
+                return not self._holds(arguments[0])
+            if function == "Fn::And":
+                return all(self._holds(argument) for argument in arguments)
+            if function == "Fn::Or":
+                return any(self._holds(argument) for argument in arguments)
+            if function == "Condition":
+                return self.condition(arguments)
+        raise ValueError(f"the local stack cannot evaluate the condition {expression!r}")
+
     def parameter(self, name: str) -> str:
         if name in self.overrides:
             return self.overrides[name]
@@ -200,11 +227,14 @@ class LocalTemplate:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in map(self.resolve, value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if list(value) == ["Ref"]:
-            return self.ref(value["Ref"])
+            return NO_VALUE if value["Ref"] == "AWS::NoValue" else self.ref(value["Ref"])
+        if list(value) == ["Fn::If"]:
+            condition, when_true, when_false = value["Fn::If"]
+            return self.resolve(when_true if self.condition(condition) else when_false)
         if list(value) == ["Fn::GetAtt"]:
             name, attribute = value["Fn::GetAtt"]
             return self.get_att(name, attribute)
@@ -227,7 +257,8 @@ class LocalTemplate:
                 return self.ref(name)
 
             return re.sub(r"\$\{([^}!]+)\}", substitute, text)
-        return {key: self.resolve(item) for key, item in value.items()}
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
     # What the local stack runs --------------------------------------------------------------
 

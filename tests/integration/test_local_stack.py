@@ -344,9 +344,17 @@ def test_make_invoke_runs_one_function(local: LocalStackProcess) -> None:
 
 
 def children_of(pid: int) -> set[int]:
-    found = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
+    found: set[int] = set()
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:  # the process ended meanwhile
+        return found
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:  # a thread that ended between the listing and the read
+            continue
+        for child in children:
             found |= {int(child), *children_of(int(child))}
     return found
 

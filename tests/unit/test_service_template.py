@@ -68,8 +68,86 @@ def test_log_level_is_lambdas_application_log_level(template: dict[str, Any]) ->
     POWERTOOLS_LOG_LEVEL (Powertools for AWS Lambda, Logger: "AWS Lambda Advanced Logging Controls")."""
     logging_config = template["Globals"]["Function"]["LoggingConfig"]
 
-    assert logging_config == {"LogFormat": "JSON", "ApplicationLogLevel": {"Ref": "LogLevel"}}
+    assert logging_config["LogFormat"] == "JSON"
+    assert logging_config["ApplicationLogLevel"] == {"Ref": "LogLevel"}
     assert set(template["Parameters"]["LogLevel"]["AllowedValues"]) <= LAMBDA_LOG_LEVELS
+
+
+def test_every_log_group_has_the_retention_parameter(template: dict[str, Any]) -> None:
+    """Lambda's own /aws/lambda/<name> groups keep logs for ever: the functions log to a group of
+    the stack instead (Lambda Developer Guide, "Configuring CloudWatch log groups": one group may
+    serve several functions, each stream is named after its function)."""
+    groups = {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Logs::LogGroup"
+    }
+
+    assert set(groups) == {"FunctionLogGroup", "ApiAccessLogGroup", "WorkflowLogGroup"}
+    assert all(
+        group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for group in groups.values()
+    )
+    assert template["Globals"]["Function"]["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
+    assert not any(  # Lambda refuses custom log group names that begin with aws/
+        group["Properties"]["LogGroupName"]["Fn::Sub"].lstrip("/").startswith("aws/lambda")
+        for group in groups.values()
+    )
+
+
+@pytest.mark.parametrize(("reserved", "expected"), [(None, 10), ("25", 25), ("0", None)])
+def test_each_function_reserves_the_parameters_concurrency(
+    reserved: str | None, expected: int | None
+) -> None:
+    """ReservedConcurrentExecutions 0 would throttle every invocation: the parameter's 0 means
+    no reservation at all."""
+    local = LocalTemplate(
+        load_template(), overrides={} if reserved is None else {"FunctionReservedConcurrency": reserved}
+    )
+
+    settings = {
+        function: local.properties(function).get("ReservedConcurrentExecutions")
+        for function in local.functions()
+    }
+
+    assert len(settings) == 12
+    assert all((value if value is None else int(value)) == expected for value in settings.values())
+
+
+def test_the_api_writes_json_access_logs_naming_the_caller(translated: dict[str, Any]) -> None:
+    (stage,) = [r for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    setting = stage["Properties"]["AccessLogSetting"]
+    fields = json.loads(setting["Format"])
+
+    # The log group's own ARN: GetAtt's Arn ends in ":*", the ARN of its streams
+    assert setting["DestinationArn"]["Fn::Sub"].endswith(":log-group:${ApiAccessLogGroup}")
+    assert fields["userArn"] == "$context.identity.userArn"
+    assert fields["caller"] == "$context.identity.caller"
+    assert {"requestId", "httpMethod", "resourcePath", "status", "sourceIp", "errorType"} <= set(fields)
+    assert not any("header" in value or "body" in value for value in fields.values())
+
+
+def test_only_the_asynchronously_invoked_function_has_a_dead_letter_queue(translated: dict[str, Any]) -> None:
+    """API Gateway and the workflow invoke synchronously; EventBridge invokes the intake
+    asynchronously, and Lambda sends an event that failed its retries to the queue."""
+    functions = {n: r for n, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+
+    with_queue = {
+        name for name, function in functions.items() if "DeadLetterConfig" in function["Properties"]
+    }
+
+    assert with_queue == {"ProvisioningIntakeFunction"}
+
+
+def test_every_checkov_suppression_says_why(template: dict[str, Any]) -> None:
+    skips = [
+        (name, skip)
+        for name, resource in template["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+
+    assert skips
+    assert all(re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]) for _, skip in skips)
+    assert all(len(skip.get("comment", "")) > 40 for _, skip in skips), "a reviewer needs the reason"
 
 
 ACCESS_DENIED_TYPES = [
