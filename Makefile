@@ -18,7 +18,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 # A virtualenv is made again when the Python to use changes (its stamp names the version).
 MADE_WITH := .made-with-python-$(PYTHON_VERSION)
 
-.PHONY: help install run invoke test unit lint format typecheck validate scan build openapi bench deploy clean
+.PHONY: help install run invoke test unit lint format typecheck validate scan build openapi bench reliability deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -87,6 +87,9 @@ invoke: $(VENV)/.installed ## Invoke a function on the running local stack: FUNC
 
 bench: $(VENV)/.installed ## Benchmarks; writes bench/results.md
 	$(PY) -m bench
+
+reliability: $(VENV)/.installed $(SCAN_VENV)/.installed ## Faults, property tests (thorough), fuzzing, load, checkov; writes docs/reliability.md
+	$(PY) -m bench.reliability
 
 deploy: build ## sam build && sam deploy (needs AWS credentials)
 	$(SAM) deploy
