@@ -64,7 +64,7 @@ FAULTS: list[tuple[str, list[str]]] = [
             "tests/unit/test_faults.py::test_a_long_throttling_episode_is_retried_by_the_workflow_with_backoff",
             "tests/unit/test_faults.py::test_a_server_error_that_persists_fails_the_operation_with_a_clear_code",
             "tests/unit/test_faults.py::test_a_read_meets_throttling_and_still_answers",
-            "tests/unit/test_faults.py::test_a_read_throttled_past_the_clients_retries_is_503",
+            "tests/unit/test_faults.py::test_a_read_throttled_past_the_clients_retries_is_503_in_the_contract_shape",
         ],
     ),
     (
@@ -295,7 +295,7 @@ def main() -> int:
     failures = 0
     for title, targets in FAULTS:
         counted = run_pytest(targets)
-        failures += counted.failed
+        failures += counted.failed + (1 if counted.passed == 0 else 0)  # a row where nothing ran fails
         names = "<br>".join(f"`{target.split('::')[-1]}`" for target in targets)
         lines.append(f"| {title} | {names} | {counted.passed} | {counted.failed} |")
         print(f"{counted.passed:4d} passed {counted.failed:3d} failed  {title[:70]}", flush=True)

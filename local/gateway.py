@@ -33,6 +33,7 @@ from local.emulator import access
 from local.template import ACCOUNT, API_ID, CALLER_CREDENTIALS, REGION, LocalTemplate, Route
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+DRAIN_LIMIT = 64 * 1024 * 1024  # what the gateway reads of a body too large, before its 413
 LISTEN_BACKLOG = 128
 Invoke = Callable[[str, bytes], tuple[bytes, str | None]]
 # API Gateway's status for each gateway response type (when the template's response has none).
@@ -239,6 +240,11 @@ class Gateway:
                 if length > MAX_BODY:
                     status, headers, body = gateway.gateway_answer("REQUEST_TOO_LARGE", "Request Too Long")
                     self.close_connection = True
+                    # Take the body in before answering (up to a bound), so the caller, still
+                    # sending, reads the 413 rather than a reset connection.
+                    left = min(length, DRAIN_LIMIT)
+                    while left > 0 and (chunk := self.rfile.read(min(left, 1 << 20))):
+                        left -= len(chunk)
                 else:
                     request_body = self.rfile.read(length) if length else b""
                     status, headers, body = gateway.handle(

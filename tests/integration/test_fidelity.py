@@ -138,6 +138,14 @@ def test_a_method_or_path_the_api_does_not_have_is_403(
     assert_access_denied(response, "check the method and path")
 
 
+def test_a_body_over_api_gateways_10_mb_is_413_in_the_contract_shape(local: LocalStackProcess) -> None:
+    """API Gateway's payload limit is 10 MB; its REQUEST_TOO_LARGE response is the template's."""
+    response = local.request("POST", "/repositories", raw=b"{" + b" " * (10 * 1024 * 1024) + b"}")
+
+    assert response.status == 413
+    assert response.body["error"]["code"] == "PayloadTooLarge"
+
+
 # Template variants: each defect, put back, fails locally as on AWS -------------------------------
 
 
