@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
+FUZZ_VENV := .venv-fuzz
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 REGION ?= us-east-1
@@ -16,7 +17,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 # A virtualenv is made again when the Python to use changes (its stamp names the version).
 MADE_WITH := .made-with-python-$(PYTHON_VERSION)
 
-.PHONY: help install run invoke test unit lint format typecheck validate build openapi bench deploy clean
+.PHONY: help install run invoke test unit lint format typecheck validate build openapi bench fuzz fuzz-ci deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -35,6 +36,10 @@ $(VENV)/.installed: requirements-dev.txt functions/requirements.txt pyproject.to
 
 $(SAM_VENV)/.installed: requirements-sam.txt $(SAM_VENV)/$(MADE_WITH)
 	$(SAM_VENV)/bin/python -m pip install -q -r requirements-sam.txt
+	touch $@
+
+$(FUZZ_VENV)/.installed: requirements-fuzz.txt $(FUZZ_VENV)/$(MADE_WITH)
+	$(FUZZ_VENV)/bin/python -m pip install -q -r requirements-fuzz.txt
 	touch $@
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed ## Create the virtualenvs (project, SAM CLI)
@@ -76,8 +81,14 @@ invoke: $(VENV)/.installed ## Invoke a function on the running local stack: FUNC
 bench: $(VENV)/.installed ## Benchmarks; writes bench/results.md
 	$(PY) -m bench
 
+fuzz: $(VENV)/.installed $(FUZZ_VENV)/.installed ## schemathesis on the local stack, every phase; writes .local/fuzz-report.json (FUZZ_EXAMPLES= FUZZ_SEED= FUZZ_SECONDS=)
+	$(PY) -m tests.fuzz
+
+fuzz-ci: $(VENV)/.installed $(FUZZ_VENV)/.installed ## A short seeded fuzz pass for CI (10 cases an operation and phase)
+	$(PY) -m tests.fuzz --ci
+
 deploy: build ## sam build && sam deploy (needs AWS credentials)
 	$(SAM) deploy
 
 clean: ## Remove the virtualenvs and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(FUZZ_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

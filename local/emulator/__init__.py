@@ -72,6 +72,12 @@ test process). The product code never knows: it talks to what looks like AWS.
    outside CloudFormation (a repository deleted by hand). AWS's delete handler answers NotFound
    and CloudFormation counts the resource as deleted (CloudFormation CLI User Guide, "Resource
    type handler contract": a delete handler returns NotFound for a resource that does not exist).
+19. STACK_CALLS_ATOMIC - moto's CreateStack lists the stack before it has made its resources, and
+   DescribeStacks resolves a stack's outputs by making the resources they name if they are not
+   made yet: a DescribeStacks answered (in another thread of the server) during a CreateStack made
+   the repository a second time and failed with RepositoryAlreadyExistsException, a 500. AWS
+   answers DescribeStacks from the stack's recorded state and never makes a resource for it; here
+   CloudFormation's API calls run one at a time, so each sees the others whole.
 
 Patches 14 to 16 act when `options.enforce_iam` is set (the local stack sets it); tests that run
 moto in their own process set it where they test IAM.
@@ -101,6 +107,7 @@ PATCHES = (
     "STATE_MACHINE_ROLE",
     "IAM_POLICY_VERSION",
     "MISSING_RESOURCE_DELETED",
+    "STACK_CALLS_ATOMIC",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -112,7 +119,7 @@ def apply() -> None:
     if _applied:
         return
     ecr.apply()  # 1
-    cloudformation.apply()  # 2-7, 10-14, 18
+    cloudformation.apply()  # 2-7, 10-14, 18, 19
     functions.apply()  # 8, 9
     access.apply()  # 15, 17
     stepfunctions.apply()  # 16
