@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
 SCAN_VENV := .venv-scan
+FUZZ_VENV := .venv-fuzz
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 CHECKOV := $(SCAN_VENV)/bin/checkov
@@ -18,7 +19,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 # A virtualenv is made again when the Python to use changes (its stamp names the version).
 MADE_WITH := .made-with-python-$(PYTHON_VERSION)
 
-.PHONY: help install run invoke test unit lint format typecheck validate scan build openapi bench reliability deploy clean
+.PHONY: help install run invoke test unit lint format typecheck validate scan build openapi bench reliability fuzz fuzz-ci deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -43,9 +44,13 @@ $(SCAN_VENV)/.installed: requirements-scan.txt $(SCAN_VENV)/$(MADE_WITH)
 	$(SCAN_VENV)/bin/python -m pip install -q -r requirements-scan.txt
 	touch $@
 
+$(FUZZ_VENV)/.installed: requirements-fuzz.txt $(FUZZ_VENV)/$(MADE_WITH)
+	$(FUZZ_VENV)/bin/python -m pip install -q -r requirements-fuzz.txt
+	touch $@
+
 install: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## Create the virtualenvs (project, SAM CLI, checkov)
 
-test: lint typecheck validate scan build unit ## Everything CI runs: lint, types, templates, checkov, sam build, tests
+test: lint typecheck validate scan build unit fuzz-ci ## Everything CI runs: lint, types, templates, checkov, sam build, tests, a seeded fuzz pass
 
 unit: $(VENV)/.installed ## The test suites (in a random order; -p randomly -p "randomly_seed=N" repeats one)
 	$(PY) -m pytest -n 2 tests
@@ -91,8 +96,14 @@ bench: $(VENV)/.installed ## Benchmarks; writes bench/results.md
 reliability: $(VENV)/.installed $(SCAN_VENV)/.installed ## Faults, property tests (thorough), fuzzing, load, checkov; writes docs/reliability.md
 	$(PY) -m bench.reliability
 
+fuzz: $(VENV)/.installed $(FUZZ_VENV)/.installed ## schemathesis on the local stack, every phase; writes .local/fuzz-report.json (FUZZ_EXAMPLES= FUZZ_SEED= FUZZ_SECONDS=)
+	$(PY) -m tests.fuzz
+
+fuzz-ci: $(VENV)/.installed $(FUZZ_VENV)/.installed ## A short seeded fuzz pass for CI (10 cases an operation and phase)
+	$(PY) -m tests.fuzz --ci
+
 deploy: build ## sam build && sam deploy (needs AWS credentials)
 	$(SAM) deploy
 
 clean: ## Remove the virtualenvs and build output
-	rm -rf $(VENV) $(SAM_VENV) $(SCAN_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(SCAN_VENV) $(FUZZ_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -218,10 +218,48 @@ def _error(
     return Response(status_code=status, content_type=JSON, body=json.dumps({"error": error}))
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads pairs the surrogates it can
+
+
+def strict_json(text: str) -> Any:
+    """The body's one reading as JSON, or `json.JSONDecodeError` (400 `ValidationError`), never a 500.
+
+    Stricter than `json.loads`, which keeps the last of two equal keys, takes NaN, Infinity and
+    strings with unpaired surrogates (checked in an object's keys and string values, where a body's
+    text is), and raises other errors than `JSONDecodeError` (a 500 from Powertools) for an integer
+    of more digits than `int()` takes or for nesting deeper than its parser goes.
+    """
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in found:
+                raise json.JSONDecodeError(f"duplicate key {key[:40]!r}", text, 0)
+            if LONE_SURROGATE.search(key) or (isinstance(value, str) and LONE_SURROGATE.search(value)):
+                # "\udfff" is JSON, but no Unicode text: AWS's APIs take UTF-8, and it came back mangled
+                raise json.JSONDecodeError("a string with an unpaired surrogate (\\ud800-\\udfff)", text, 0)
+            found[key] = value
+        return found
+
+    def no_constant(name: str) -> Any:
+        raise json.JSONDecodeError(f"{name} is not a JSON value", text, 0)
+
+    try:
+        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    except ValueError:  # an integer of more than sys.get_int_max_str_digits() digits
+        raise json.JSONDecodeError("a number too long", text, 0) from None
+
+
 def _detail(item: dict[str, Any]) -> dict[str, Any]:
     loc = tuple(item.get("loc", ("body",)))
     if item.get("type") == "json_invalid":  # its loc is a character position, not a field
-        return ErrorDetail(location="body", field="body", message="not valid JSON").to_json_dict()
+        reason = (item.get("ctx") or {}).get("error")
+        message = f"not valid JSON: {reason}" if reason else "not valid JSON"
+        return ErrorDetail(location="body", field="body", message=message).to_json_dict()
     return ErrorDetail(
         location=str(loc[0]) if loc else "body",
         field=field_path(loc) or "body",
@@ -281,7 +319,7 @@ class ContractResolver(APIGatewayRestResolver):
 
 
 def build_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = ContractResolver(enable_validation=True)
+    app = ContractResolver(enable_validation=True, json_body_deserializer=strict_json)
     for router in routers:
         app.include_router(router)
 

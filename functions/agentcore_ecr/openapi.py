@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from agentcore_ecr.api import ALL_ROUTERS, GREEDY_PATHS, build_resolver
-from agentcore_ecr.domain.models import ErrorBody
+from agentcore_ecr.domain.models import (
+    MAX_TAGS,
+    REPOSITORY_NAME_PATTERN,
+    RESERVED_TAG_KEYS,
+    RESERVED_TAG_PREFIXES,
+    TAG_KEY_LENGTH,
+    TAG_VALUE_LENGTH,
+    ErrorBody,
+)
 
 TITLE = "agentcore-ecr"
 VERSION = "1.1"
@@ -45,8 +54,97 @@ NAME_PARAMETER = {
     "in": "path",
     "required": True,
     "description": "The repository name; it may contain '/', as in team/agent-a (API Gateway: {name+}).",
-    "schema": {"type": "string", "minLength": 2, "maxLength": 256},
+    "schema": {"type": "string", "minLength": 2, "maxLength": 256, "pattern": REPOSITORY_NAME_PATTERN},
+    "example": "team/agent-a",
 }
+# Examples (schemathesis' examples phase sends them), as the contract's own.
+REQUEST_EXAMPLES = {
+    ("/repositories", "post"): {
+        "name": "team/agent-a",
+        "environment": "dev",
+        "tags": {"team": "agents"},
+        "lifecyclePolicy": {"untaggedExpiryDays": 14},
+    },
+    ("/lifecycle-policies/{name}", "put"): {"untaggedExpiryDays": 7, "maxImageCount": 50},
+}
+PARAMETER_EXAMPLES = {
+    "environment": "dev",
+    "limit": 10,
+    "force": True,
+    "operationId": "b6f0c7f2-3d4e-4f5a-8b6c-7d8e9f0a1b2c",
+}
+
+# OpenAPI links: what a response lets a client call next (schemathesis' stateful phase follows them).
+OPERATION_LINKS = {
+    "getOperation": {"operationId": "$response.body#/operationId"},
+    "getRepository": {"name": "$response.body#/repositoryName"},
+    "getLifecyclePolicy": {"name": "$response.body#/repositoryName"},
+    "putLifecyclePolicy": {"name": "$response.body#/repositoryName"},
+    "deleteRepository": {"name": "$response.body#/repositoryName"},
+}
+REPOSITORY_LINKS = {
+    "getLifecyclePolicy": {"name": "$response.body#/name"},
+    "putLifecyclePolicy": {"name": "$response.body#/name"},
+    "deleteRepository": {"name": "$response.body#/name"},
+}
+LINKS: dict[tuple[str, str, str], dict[str, dict[str, str]]] = {
+    ("/repositories", "post", "202"): OPERATION_LINKS,
+    ("/lifecycle-policies/{name}", "put", "202"): OPERATION_LINKS,
+    ("/repositories/{name}", "delete", "202"): {
+        key: OPERATION_LINKS[key] for key in ("getOperation", "getRepository")
+    },
+    ("/operations/{operationId}", "get", "200"): {"getRepository": OPERATION_LINKS["getRepository"]},
+    ("/repositories/{name}", "get", "200"): REPOSITORY_LINKS,
+    ("/repositories", "get", "200"): {"getRepository": {"name": "$response.body#/items/0/name"}},
+}
+
+
+def _case_insensitive(prefix: str) -> str:
+    """A pattern for `prefix` in any letter case (JSON Schema's patterns have no flags)."""
+    return "^" + "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in prefix)
+
+
+def _tag_rules(tags: dict[str, Any]) -> None:
+    """The tag rules the model checks in a validator, written where a client can read them."""
+    (key_min, key_max), (value_min, value_max) = TAG_KEY_LENGTH, TAG_VALUE_LENGTH
+    reserved: list[dict[str, Any]] = [{"enum": sorted(RESERVED_TAG_KEYS)}]
+    reserved += [{"pattern": _case_insensitive(prefix)} for prefix in RESERVED_TAG_PREFIXES]
+    tags["maxProperties"] = MAX_TAGS
+    tags["propertyNames"] = {"minLength": key_min, "maxLength": key_max, "not": {"anyOf": reserved}}
+    tags["additionalProperties"] = {"type": "string", "minLength": value_min, "maxLength": value_max}
+    tags["description"] = (
+        f"The caller's tags: at most {MAX_TAGS}, keys of {key_min}-{key_max} characters, values of "
+        f"{value_min}-{value_max}; no key {' or '.join(sorted(RESERVED_TAG_KEYS))}, nor one starting "
+        f"with {' or '.join(RESERVED_TAG_PREFIXES)} in any letter case. The repository's stack template "
+        "must stay within CloudFormation's 51,200 bytes (40 tags of the longest keys and values of "
+        "3- and 4-byte characters do not)."
+    )
+
+
+def _refine(spec: dict[str, Any]) -> None:
+    """What the models check beyond their field types, and examples."""
+    schemas = spec["components"]["schemas"]
+    create = schemas["CreateRepositoryRequest"]
+    _tag_rules(create["properties"]["tags"])
+    # kmsKeyArn only with KMS (the model's validator)
+    create["if"] = {"properties": {"encryption": {"const": "AES256"}}, "required": ["encryption"]}
+    create["then"] = {"properties": {"kmsKeyArn": {"type": "null"}}}
+    create["properties"]["environment"]["description"] = (
+        "A deployment allows only the environments of its AllowedEnvironments parameter "
+        "(default dev, staging, prod); another answers 400."
+    )
+    for (path, method), example in REQUEST_EXAMPLES.items():
+        spec["paths"][path][method]["requestBody"]["content"]["application/json"]["example"] = example
+    for (path, method, status), links in LINKS.items():
+        spec["paths"][path][method]["responses"][status]["links"] = {
+            f"{target[0].upper()}{target[1:]}": {"operationId": target, "parameters": parameters}
+            for target, parameters in links.items()
+        }
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] in PARAMETER_EXAMPLES:
+                    parameter["example"] = PARAMETER_EXAMPLES[parameter["name"]]
 
 
 def document() -> dict[str, Any]:
@@ -89,6 +187,7 @@ def document() -> dict[str, Any]:
     )
     schemas["ErrorBody"].pop("$defs", None)
     spec["components"]["schemas"] = dict(sorted(schemas.items()))
+    _refine(spec)
     return spec
 
 

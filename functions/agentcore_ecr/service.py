@@ -157,13 +157,14 @@ class RepositoryReader:
     def find(self, name: str) -> ManagedRepository:
         """The managed repository `name`; NotFound if there is none, NotManaged if it is not ours."""
         description = self.ecr.describe(name)
-        if description is None:
+        # A repository deleted between the two reads (a delete operation ending) is read as gone.
+        tags = self.ecr.tags_if_exists(description.arn) if description is not None else None
+        if description is None or tags is None:
             orphan = self.orphan_stack(name)
             if orphan is None:
                 raise errors.NotFound(f"Repository {name!r} does not exist.")
             environment = orphan.parameters[stack_rules.P_ENVIRONMENT]
             return ManagedRepository(None, {}, environment, orphan)
-        tags = self.ecr.tags(description.arn)
         environment = tags.get(stack_rules.ENVIRONMENT, "")
         stack = self.stacks.describe(self.stack_name(name, environment)) if environment else None
         # The stack's RepositoryName says whose it is: a stack name may belong to another repository.
@@ -315,7 +316,8 @@ class RepositoryService:
                 )
                 settings = request.model_copy(update={"encryption": encryption, "kms_key_arn": kms_key_arn})
             else:
-                tags = self.ecr.tags(description.arn) if description is not None else None
+                # None too when the repository went between the two reads: as if it were not found.
+                tags = self.ecr.tags_if_exists(description.arn) if description is not None else None
                 if tags is not None and not stack_rules.is_managed(tags, request.environment):
                     raise outside
                 self._check_updatable(stack)

@@ -80,6 +80,12 @@ test process). The product code never knows: it talks to what looks like AWS.
 20. EVENT_HAS_ACCOUNT - moto's EventBridge drops `account` from the events it delivers to queues.
    AWS delivers every event with its envelope: version, id, detail-type, source, account, time,
    region, resources, detail (EventBridge User Guide, "Amazon EventBridge events").
+21. STACK_CALLS_ATOMIC - moto's CreateStack lists the stack before it has made its resources, and
+   DescribeStacks resolves a stack's outputs by making the resources they name if they are not
+   made yet: a DescribeStacks answered (in another thread of the server) during a CreateStack made
+   the repository a second time and failed with RepositoryAlreadyExistsException, a 500. AWS
+   answers DescribeStacks from the stack's recorded state and never makes a resource for it; here
+   CloudFormation's API calls run one at a time, so each sees the others whole.
 
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
 operation, and see the retries the service makes.
@@ -114,6 +120,7 @@ PATCHES = (
     "MISSING_RESOURCE_DELETED",
     "EXECUTION_STATUS_EVENTS",
     "EVENT_HAS_ACCOUNT",
+    "STACK_CALLS_ATOMIC",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -125,7 +132,7 @@ def apply() -> None:
     if _applied:
         return
     ecr.apply()  # 1
-    cloudformation.apply()  # 2-7, 10-14, 18
+    cloudformation.apply()  # 2-7, 10-14, 18, 21
     functions.apply()  # 8, 9, 20
     access.apply()  # 15, 17
     stepfunctions.apply()  # 16, 19

@@ -1,4 +1,4 @@
-"""CloudFormation as AWS runs it: patches 2-7 and 10-14 (see the package's list).
+"""CloudFormation as AWS runs it: patches 2-7, 10-14, 18 and 21 (see the package's list).
 
 moto's CloudFormation is synchronous: each API call creates, updates or deletes the resources
 before it answers. The patches hang on that: an API call opens an `Operation` (its token and
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -751,7 +752,27 @@ def _patch_settle_delay() -> None:
     cfn.Stack.status = property(get_status, set_status)  # type: ignore[assignment]
 
 
+# One call at a time (21) -----------------------------------------------------------------------
+
+# Reentrant: a call may make another through the backend (a rollback, a nested stack).
+_api_lock = threading.RLock()
+
+
+def _patch_atomic_calls() -> None:
+    """21. STACK_CALLS_ATOMIC."""
+    from moto.cloudformation.responses import CloudFormationResponse  # noqa: PLC0415
+    from moto.core.responses import BaseResponse  # noqa: PLC0415
+
+    def call_action(self: Any) -> Any:
+        with _api_lock:
+            # BaseResponse's, looked up at each call: patch 15 replaces it after this one.
+            return BaseResponse.call_action(self)
+
+    CloudFormationResponse.call_action = call_action  # type: ignore[method-assign]
+
+
 def apply() -> None:
+    _patch_atomic_calls()
     _patch_failed_create()
     _patch_failed_update()
     _patch_failed_delete()

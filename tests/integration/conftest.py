@@ -129,11 +129,12 @@ def start_local_stack(
     template: Path | None = None,
     parameters: dict[str, str] | None = None,
     iam_log: bool = False,
+    auth: str = "iam",
 ) -> LocalStackProcess:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     command = [
         sys.executable, "-m", "local", "--port", "0", "--aws-port", "0",  # the system picks free ones
-        "--settle-seconds", str(settle_seconds), "--auth", "iam", "--state-dir", str(state_dir),
+        "--settle-seconds", str(settle_seconds), "--auth", auth, "--state-dir", str(state_dir),
     ]  # fmt: skip
     if template is not None:
         command += ["--template", str(template)]

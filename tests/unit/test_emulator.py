@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -710,3 +711,43 @@ def test_an_event_delivered_to_a_queue_keeps_its_account(aws: None) -> None:
 
     assert event["account"] == "123456789012"
     assert set(event) >= {"version", "id", "detail-type", "source", "account", "time", "region", "resources"}
+
+
+# 21. STACK_CALLS_ATOMIC -----------------------------------------------------------------------
+
+
+def test_a_stack_described_while_it_is_created_is_seen_whole(
+    cfn: Any, ecr: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS: DescribeStacks answers from the stack's state and makes nothing. In moto, one answered
+    while CreateStack was making the repository made it too, and one of the two failed."""
+    from moto.ecr.models import ECRBackend  # noqa: PLC0415
+
+    original = ECRBackend.create_repository
+    described: list[Any] = []
+
+    def describe_meanwhile() -> None:
+        try:
+            described.append(describe(cfn))
+        except ClientError as error:
+            described.append(error)
+
+    def create_repository(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not described and threading.current_thread() is threading.main_thread():
+            meanwhile = threading.Thread(target=describe_meanwhile)
+            meanwhile.start()
+            meanwhile.join(timeout=0.5)  # it waits for CreateStack (or, unpatched, runs now)
+            creating.append(meanwhile)
+        return original(self, *args, **kwargs)
+
+    creating: list[threading.Thread] = []
+    monkeypatch.setattr(ECRBackend, "create_repository", create_repository)
+
+    create(cfn)
+    creating[0].join(timeout=10)
+
+    assert status(cfn) == "CREATE_COMPLETE", resource_events(cfn, "CREATE_FAILED")
+    assert len(described) == 1
+    assert isinstance(described[0], dict), described[0]
+    assert described[0]["StackStatus"] == "CREATE_COMPLETE"
+    assert repository_exists(ecr)

@@ -7,13 +7,17 @@ accepted (202) and the operation it starts succeeds with that value.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from agentcore_ecr.aws.ecr import Ecr
+from tests import api_events
 from tests.deployment import ApiResponse, Deployment, load_event
+from tests.examples import TEAM_AGENT_A_DEV_STACK
 
 KMS_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 NAME_256_WITH_SEPARATORS = ("team/" + "a" * 40 + ".b_c-d/") * 4 + "z" * 48
@@ -527,5 +531,169 @@ def test_valid_repository_name_in_path_reaches_the_lookup(
 
     response = deployment.call(function, event)
 
+    assert response.status == 404, response.body
+    assert response.body["error"]["code"] == "NotFound"
+
+
+# Bodies that are not one reading of JSON, and bodies that are not JSON (found by fuzzing) ----
+# Python's json keeps the last of two equal keys and takes NaN; past its parser's depth or int()'s
+# digit limit it raises other errors than JSONDecodeError, which Powertools answered with a 500.
+
+DEEP = 10_000
+BIG_INTEGER = "1" + "0" * 5000  # 10**5000: more digits than int() takes (4300)
+
+
+def odd_json(wrap: str) -> list[Any]:
+    """Bodies whose `{}` is the place of an integer field: `wrap` is the body around it."""
+
+    def body(value: str) -> str:
+        return wrap.replace("{}", value)
+
+    return [
+        pytest.param("[" * DEEP, "body", id="10000-open-brackets"),
+        pytest.param("[" * DEEP + "]" * DEEP, "body", id="arrays-10000-deep"),
+        pytest.param(body('{"a": ' * DEEP + "1" + "}" * DEEP), "body", id="objects-10000-deep"),
+        pytest.param(body(BIG_INTEGER), "body", id="integer-of-5001-digits"),
+        pytest.param(BIG_INTEGER, "body", id="body-integer-of-5001-digits"),
+        pytest.param(body("NaN"), "body", id="NaN"),
+        pytest.param(body("-Infinity"), "body", id="minus-Infinity"),
+        pytest.param("\ufeff" + body("1"), "body", id="byte-order-mark"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        *odd_json('{"name": "agent-a", "lifecyclePolicy": {"untaggedExpiryDays": {}}}'),
+        pytest.param('{"name": "agent-a", "name": "agent-b"}', "body", id="duplicate-key"),
+        pytest.param('{"name": "agent-a", "tags": {"team": "a", "team": "b"}}', "body", id="duplicate-tag"),
+        pytest.param('{"name": "agent-a", "tags": {"\\udfff": "v"}}', "body", id="unpaired-surrogate-key"),
+        pytest.param('{"name": "agent-a", "tags": {"k": "a\\ud800"}}', "body", id="unpaired-surrogate-value"),
+        pytest.param('{"name": "agent-\\ud800"}', "body", id="unpaired-surrogate-name"),
+        pytest.param(
+            '{"name": "agent-a", "lifecyclePolicy": {"untaggedExpiryDays": 1' + "0" * 4000 + "}}",
+            "lifecyclePolicy.untaggedExpiryDays",
+            id="integer-of-4001-digits",
+        ),
+        pytest.param(
+            '{"name": "agent-a", "lifecyclePolicy": {"untaggedExpiryDays": 1e400}}',
+            "lifecyclePolicy.untaggedExpiryDays",
+            id="1e400",
+        ),
+    ],
+)
+def test_a_create_body_with_no_single_json_reading_is_a_validation_error(
+    deployment: Deployment, body: str, field: str
+) -> None:
+    response = post_repository(deployment, body)
+
+    assert_validation_error(response, field)
+    assert_nothing_started(deployment)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        *odd_json('{"untaggedExpiryDays": {}}'),
+        pytest.param('{"untaggedExpiryDays": 7, "untaggedExpiryDays": 8}', "body", id="duplicate-key"),
+        pytest.param('{"maxImageCount": 1e400}', "maxImageCount", id="1e400"),
+    ],
+)
+def test_a_lifecycle_body_with_no_single_json_reading_is_a_validation_error(
+    deployment: Deployment, body: str, field: str
+) -> None:
+    response = put_lifecycle(deployment, body)
+
+    assert_validation_error(response, field)
+    assert_nothing_started(deployment)
+
+
+def test_a_duplicate_key_is_named(deployment: Deployment) -> None:
+    response = post_repository(deployment, '{"name": "agent-a", "name": "agent-b"}')
+
+    assert_validation_error(response, "body")
+    assert "duplicate key 'name'" in response.body["error"]["details"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None],
+)
+def test_a_body_that_is_not_sent_as_json_is_unsupported_media_type(
+    deployment: Deployment, content_type: str | None
+) -> None:
+    event = api_events.create_repository({"name": "agent-a"})
+    headers = {k: v for k, v in event["headers"].items() if k.lower() != "content-type"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    event["headers"], event["multiValueHeaders"] = headers, {k: [v] for k, v in headers.items()}
+
+    response = deployment.call("CreateRepositoryFunction", event)
+
+    assert response.status == 415, response.body
+    assert response.body["error"]["code"] == "UnsupportedMediaType"
+    assert response.body["error"]["message"]
+    assert_nothing_started(deployment)
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe{}", b'{"name": "agent-\xe9"}'])
+def test_a_body_that_is_not_utf8_is_a_validation_error(deployment: Deployment, raw: bytes) -> None:
+    """API Gateway hands a body that is not UTF-8 text to the function base64-encoded."""
+    event = api_events.create_repository({"name": "agent-a"})
+    event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
+
+    response = deployment.call("CreateRepositoryFunction", event)
+
+    assert_validation_error(response, "body")
+    assert_nothing_started(deployment)
+
+
+# A repository that goes while it is read (a delete operation ending; found by fuzzing) --------
+
+
+@pytest.fixture
+def vanishing(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """team/agent-a exists; once DescribeRepositories has found it, it is deleted (with its stack),
+    as when a delete operation ends between the reads of a request."""
+    operation_id = post_repository(deployment, body_of(name="team/agent-a")).body["operationId"]
+    assert operation(deployment, operation_id)["status"] == "SUCCEEDED"
+    describe = Ecr.describe
+    gone: list[str] = []
+
+    def describe_then_delete(self: Ecr, name: str) -> Any:
+        found = describe(self, name)
+        if found is not None and not gone:
+            gone.append(name)
+            deployment.ecr.delete_repository(repositoryName=name, force=True)
+            deployment.cfn.delete_stack(StackName=TEAM_AGENT_A_DEV_STACK)
+        return found
+
+    monkeypatch.setattr(Ecr, "describe", describe_then_delete)
+    yield gone
+
+
+@pytest.mark.parametrize(
+    ("function", "event"),
+    [
+        pytest.param("GetRepositoryFunction", api_events.get_repository("team/agent-a"), id="GET-repository"),
+        pytest.param(
+            "GetLifecyclePolicyFunction", api_events.get_lifecycle_policy("team/agent-a"), id="GET-lifecycle"
+        ),
+        pytest.param(
+            "PutLifecyclePolicyFunction",
+            api_events.put_lifecycle_policy("team/agent-a", {"untaggedExpiryDays": 7}),
+            id="PUT-lifecycle",
+        ),
+        pytest.param(
+            "DeleteRepositoryFunction", api_events.delete_repository("team/agent-a"), id="DELETE-repository"
+        ),
+    ],
+)
+def test_a_repository_deleted_while_it_is_read_is_not_found(
+    deployment: Deployment, vanishing: list[str], function: str, event: dict[str, Any]
+) -> None:
+    response = deployment.call(function, event)
+
+    assert vanishing == ["team/agent-a"]
     assert response.status == 404, response.body
     assert response.body["error"]["code"] == "NotFound"

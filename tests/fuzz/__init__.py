@@ -1,0 +1,1 @@
+"""`make fuzz`: schemathesis against openapi.json on the local stack (README, "Fuzzing")."""
