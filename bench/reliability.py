@@ -177,7 +177,8 @@ def property_examples() -> tuple[Counted, int]:
         )
         cases = list(ET.parse(junit).getroot().iter("testcase"))  # noqa: S314
     failed = sum(1 for case in cases if case.find("failure") is not None or case.find("error") is not None)
-    examples = sum(int(found) for found in re.findall(r"(\d+) passing examples", result.stdout))
+    # Hypothesis' statistics: "- N passing, M failing, and K invalid test cases" for each phase
+    examples = sum(int(found) for found in re.findall(r"(\d+) passing, \d+ failing", result.stdout))
     return Counted(len(cases) - failed, failed, time.monotonic() - began), examples
 
 
