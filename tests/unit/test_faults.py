@@ -62,8 +62,8 @@ def test_a_long_throttling_episode_is_retried_by_the_workflow_with_backoff(deplo
 
 
 def test_a_server_error_that_persists_fails_the_operation_with_a_clear_code(deployment: Deployment) -> None:
-    """botocore's attempts spent, an error that is not throttling is not retried by the workflow:
-    the operation ends FAILED (Internal, the raw AWS text kept out), with its Failed event."""
+    """botocore's attempts spent, the step fails as StepCrashed, the workflow runs it twice more,
+    then the operation ends FAILED (Internal, the raw AWS text kept out), with its Failed event."""
     fault = faults.inject("cloudformation:CreateStack", count=10_000, code="InternalFailure", status=500)
 
     operation = run(deployment, "CreateRepositoryFunction", api_events.create_repository({"name": NAME}))
@@ -71,19 +71,25 @@ def test_a_server_error_that_persists_fails_the_operation_with_a_clear_code(depl
     assert operation["status"] == "FAILED"
     assert operation["error"]["code"] == "Internal"
     assert "injected" not in operation["error"]["message"]
-    assert len(fault.calls) == 6, "botocore's standard mode: the call and its 5 retries (max_attempts)"
+    # botocore's standard mode: the call and its 5 retries; the step itself is run 3 times (StepCrashed).
+    assert len(fault.calls) == 3 * 6
     assert [e["detail-type"] for e in deployment.result_events()] == ["Repository Operation Failed"]
 
 
 def test_a_step_that_crashes_fails_the_operation_never_leaves_it_running(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    crashes: list[str] = []
+
     def crash(self: Workflow, task: Any) -> Any:
+        crashes.append("check")
         raise RuntimeError("boom")
 
     monkeypatch.setattr(Workflow, "check_stack", crash)
 
     operation = create(deployment)
+
+    assert len(crashes) == 3, "retried twice (StepCrashed), then the operation fails"
 
     assert operation["status"] == "FAILED"
     assert operation["error"]["code"] == "Internal"

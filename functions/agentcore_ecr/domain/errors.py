@@ -93,6 +93,11 @@ class Throttled(ServiceError):
     status = 503
 
 
+class StepCrashed(Exception):
+    """A workflow step failed in a way no contract error names (a bug, an AWS error that outlived
+    botocore's retries): the state machine retries it, then fails the operation as Internal."""
+
+
 class StackFailed(ServiceError):
     code = "StackFailed"
     status = 500
