@@ -69,7 +69,8 @@ FAULTS: list[tuple[str, list[str]]] = [
         ],
     ),
     (
-        "A task step crashes: FAILED with Internal, never RUNNING for ever, never the raw text",
+        "A task step crashes: retried twice (StepCrashed), then FAILED with Internal, never RUNNING "
+        "for ever, never the raw text",
         ["tests/unit/test_faults.py::test_a_step_that_crashes_fails_the_operation_never_leaves_it_running"],
     ),
     (
@@ -78,6 +79,13 @@ FAULTS: list[tuple[str, list[str]]] = [
         [
             "tests/unit/test_stopped.py",
             "tests/integration/test_local_stack.py::test_an_aborted_operation_ends_in_a_failed_event",
+        ],
+    ),
+    (
+        "An asynchronous event that keeps failing: Lambda runs it three times, then writes it to the "
+        "dead-letter queue with the function's role",
+        [
+            "tests/integration/test_local_stack.py::test_an_asynchronous_event_that_keeps_failing_ends_in_the_dead_letter_queue"
         ],
     ),
     (

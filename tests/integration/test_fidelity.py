@@ -220,10 +220,6 @@ NOT_EXERCISED = {
     ("RepositoryWorkflowRole", "logs:PutResourcePolicy"),
     ("RepositoryWorkflowRole", "logs:DescribeResourcePolicies"),
     ("RepositoryWorkflowRole", "logs:DescribeLogGroups"),
-    # Lambda's write of a failed asynchronous event to the intake's dead-letter queue: only after
-    # three failed invocations of the intake (the local stack checks it then, local/stack.py).
-    ("ProvisioningIntakeFunctionRole", "sqs:SendMessage"),
-    ("OperationStoppedFunctionRole", "sqs:SendMessage"),
 }
 
 
@@ -346,3 +342,16 @@ def exercise_every_path(stack: LocalStackProcess) -> None:
         stack, ok(stack.request("POST", "/repositories", {"name": aborted}), 202)["operationId"]
     )
     assert wait_for_event(stack, queue_url, aborted)["detail"]["error"]["code"] == "Aborted"
+    # An asynchronous event each function fails three times: Lambda writes it to the dead-letter
+    # queue with the function's role
+    sqs = stack.client("sqs")
+    [dead_letters] = [url for url in sqs.list_queues()["QueueUrls"] if "ProvisioningDeadLetterQueue" in url]
+    for function in ("ProvisioningIntakeFunction", "OperationStoppedFunction"):
+        stack.client("lambda").invoke(FunctionName=function, InvocationType="Event", Payload=b'{"junk": 1}')
+    kept = 0
+    for _ in range(120):
+        kept += len(sqs.receive_message(QueueUrl=dead_letters, MaxNumberOfMessages=10).get("Messages", []))
+        if kept >= 2:
+            break
+        time.sleep(0.5)
+    assert kept == 2, "both failed events reached the dead-letter queue"

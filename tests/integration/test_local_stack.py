@@ -452,3 +452,29 @@ def test_an_aborted_operation_ends_in_a_failed_event(local: LocalStackProcess, n
     operation = local.request("GET", f"/operations/{accepted['operationId']}").body
     assert operation["status"] == "ABORTED"
     assert operation["error"]["code"] == "Aborted"
+
+
+def test_an_asynchronous_event_that_keeps_failing_ends_in_the_dead_letter_queue(
+    local: LocalStackProcess,
+) -> None:
+    """Lambda runs a failing asynchronous event three times, then writes it to the function's
+    dead-letter queue with the function's own role (which the template lets send there)."""
+    marker = uuid.uuid4().hex
+    local.client("lambda").invoke(
+        FunctionName="ProvisioningIntakeFunction",
+        InvocationType="Event",
+        Payload=json.dumps({"not": "an EventBridge event", "marker": marker}).encode(),
+    )
+    sqs = local.client("sqs")
+    [queue_url] = [url for url in sqs.list_queues()["QueueUrls"] if "ProvisioningDeadLetterQueue" in url]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        kept = [m for m in messages if marker in m["Body"]]
+        if kept:
+            assert "ErrorMessage" in kept[0]["MessageAttributes"]
+            return
+        time.sleep(0.5)
+    raise AssertionError("the failed event never reached the dead-letter queue")
