@@ -163,7 +163,8 @@ def _schema(region: str, resource_type: str) -> dict[str, Any] | None:
     return schema
 
 
-def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+def resolve_ref(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """The schema node a `$ref` points to (followed until a node without one)."""
     while "$ref" in node:
         target: Any = schema
         for part in node["$ref"].removeprefix("#/").split("/"):
@@ -175,7 +176,7 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 def _coerce(schema: dict[str, Any], node: dict[str, Any], value: Any) -> Any:
     """The value as CloudFormation hands it to a handler: template strings turned into the
     schema's booleans and numbers, numbers turned into its strings."""
-    node = _resolve(schema, node)
+    node = resolve_ref(schema, node)
     types = node.get("type", [])
     types = types if isinstance(types, list) else [types]
     if isinstance(value, dict):

@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from local.emulator.cloudformation import validate_properties
+from local.emulator.cloudformation import resolve_ref, validate_properties
 
 from tests.deployment import load_template
 from tests.unit.test_repository_template import render
@@ -152,10 +152,5 @@ def schema_node(resource_type: str, *path: str) -> dict[str, Any]:
     schema = resource_schema(resource_type)
     node: dict[str, Any] = {"properties": schema["properties"]}
     for name in path:
-        node = node["properties"][name]
-        while "$ref" in node:
-            target: Any = schema
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part]
-            node = target
+        node = resolve_ref(schema, node["properties"][name])
     return node
