@@ -265,8 +265,12 @@ def _sqs(call: Call, stack_arn: Callable[[str], str]) -> list[str] | None:
 
 
 def _dynamodb(call: Call, stack_arn: Callable[[str], str]) -> list[str] | None:
+    """A table, or for a Query or Scan of an index the index (Service Authorization Reference)."""
     table = call.params.get("TableName")
-    return [_arn(call, "dynamodb", f"table/{table}")] if table else None
+    if not table:
+        return None
+    index = call.params.get("IndexName")
+    return [_arn(call, "dynamodb", f"table/{table}" + (f"/index/{index}" if index else ""))]
 
 
 RESOURCES: dict[str, Callable[[Call, Callable[[str], str]], list[str] | None]] = {

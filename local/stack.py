@@ -290,6 +290,7 @@ class LocalStack:
         lambda_client, sfn = self.client("lambda"), self.client("stepfunctions")
         for logical_id in template.of_type("AWS::SQS::Queue"):
             sqs.create_queue(QueueName=logical_id)
+        self._provision_tables()
         for logical_id in template.of_type("AWS::Events::EventBus"):
             events.create_event_bus(Name=template.properties(logical_id)["Name"])
         archive = io.BytesIO()
@@ -339,6 +340,28 @@ class LocalStack:
                 roleArn=template.resolve(properties["RoleArn"]),
                 type=properties.get("StateMachineType", "STANDARD"),
             )
+
+    def _provision_tables(self) -> None:
+        """The DynamoDB tables as the template declares them (keys, indexes, billing, encryption)."""
+        dynamodb = self.client("dynamodb")
+        for logical_id in self.template.of_type("AWS::DynamoDB::Table"):
+            table = self.template.properties(logical_id)
+            settings: dict[str, Any] = {
+                key: table[key]
+                for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+                if key in table
+            }
+            if "SSESpecification" in table:
+                settings["SSESpecification"] = {"Enabled": table["SSESpecification"]["SSEEnabled"]}
+            if "DeletionProtectionEnabled" in table:
+                settings["DeletionProtectionEnabled"] = str(table["DeletionProtectionEnabled"]) == "true"
+            name = self.template.ref(logical_id)
+            dynamodb.create_table(TableName=name, **settings)
+            recovery = table.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled")
+            if recovery:
+                dynamodb.update_continuous_backups(
+                    TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+                )
 
     def _write_api_credentials(self) -> None:
         """AUTH=iam: an IAM user that may invoke every route, in AWS's shared-credentials format."""

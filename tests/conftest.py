@@ -11,7 +11,7 @@ from local.emulator.stepfunctions import stop_executions
 from moto import mock_aws
 
 from agentcore_ecr import wiring
-from tests.deployment import Deployment, load_template
+from tests.deployment import CATALOG_TABLE_NAME, Deployment, load_template
 
 TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -37,7 +37,13 @@ MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "STATE_MACHINE_ARN", "CLOUDFORMATION_ROLE_ARN"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "STATE_MACHINE_ARN",
+        "CLOUDFORMATION_ROLE_ARN",
+        "CATALOG_TABLE_NAME",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in TEST_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
@@ -73,5 +79,6 @@ def deployment(aws: None, monkeypatch: pytest.MonkeyPatch) -> Deployment:
         LambdaSimpleBackend, "invoke", lambda _self, *args: deployed.invoke_from_workflow(*args)
     )
     monkeypatch.setenv("STATE_MACHINE_ARN", deployed.state_machine_arn)
+    monkeypatch.setenv("CATALOG_TABLE_NAME", CATALOG_TABLE_NAME)
     wiring.reset()
     return deployed

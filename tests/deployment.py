@@ -27,6 +27,7 @@ from agentcore_ecr.domain.naming import stack_name_for
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 RESULT_TYPES = ["Repository Operation Succeeded", "Repository Operation Failed"]
+CATALOG_TABLE_NAME = "agentcore-ecr-catalog"
 
 
 def load_template(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
@@ -106,6 +107,7 @@ class Deployment:
                 Handler=handler,
                 Code={"ZipFile": code.getvalue()},
             )["FunctionArn"]
+        self.create_catalog()
         self.events.create_event_bus(Name=bus_name)
         self.results_queue_url = self.sqs.create_queue(QueueName="results")["QueueUrl"]
         queue_arn = self.sqs.get_queue_attributes(
@@ -133,6 +135,24 @@ class Deployment:
         self.state_machine_arn = self.sfn.create_state_machine(
             name="agentcore-ecr-repository-workflow", definition=definition, roleArn=role
         )["stateMachineArn"]
+
+    def create_catalog(self) -> None:
+        """The catalog table with the template's keys and indexes."""
+        table = self.template["Resources"]["Catalog"]["Properties"]
+        boto3.client("dynamodb", region_name=self.region).create_table(
+            TableName=CATALOG_TABLE_NAME,
+            **{
+                key: table[key]
+                for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+            },
+        )
+
+    def catalog_item(self, name: str) -> dict[str, Any] | None:
+        client = boto3.client("dynamodb", region_name=self.region)
+        item: dict[str, Any] | None = client.get_item(
+            TableName=CATALOG_TABLE_NAME, Key={"name": {"S": name}}, ConsistentRead=True
+        ).get("Item")
+        return item
 
     def invoke_from_workflow(
         self,

@@ -21,6 +21,7 @@ class Settings(BaseModel):
     event_bus_name: str = Field("agentcore-ecr", alias="EVENT_BUS_NAME")
     state_machine_arn: str | None = Field(None, alias="STATE_MACHINE_ARN")
     cloudformation_role_arn: str | None = Field(None, alias="CLOUDFORMATION_ROLE_ARN")
+    catalog_table_name: str | None = Field(None, alias="CATALOG_TABLE_NAME")
     # The workflow's steps need both; a step whose function lacks one fails on first use.
     stack_poll_interval_seconds: int | None = Field(None, ge=0, alias="STACK_POLL_INTERVAL_SECONDS")
     stack_timeout_minutes: float | None = Field(None, ge=0, alias="STACK_TIMEOUT_MINUTES")

@@ -8,10 +8,11 @@ import json
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
+from agentcore_ecr.aws.catalog import Catalog, LockHolder
 from agentcore_ecr.aws.cloudformation import Stack, Stacks
 from agentcore_ecr.aws.ecr import Ecr, RepositoryDescription
 from agentcore_ecr.aws.stepfunctions import Execution, ExecutionExistsError, Executions
@@ -37,9 +38,11 @@ from agentcore_ecr.domain.models import (
 from agentcore_ecr.domain.naming import stack_name_for
 from agentcore_ecr.domain.operations import fingerprint, is_operation_id, operation_id_for
 
-TAG_READS_IN_PARALLEL = 8
 CONSISTENCY_DELAYS = (0.25, 0.5, 1.0)  # looking again for an execution Step Functions does not show yet
 INTERNAL_MESSAGE = "The operation failed because of an internal error; the workflow's logs have the detail."
+# A lock whose operation has no execution is over once its admission can no longer be running
+# (the admitting functions time out after 30 s), or Step Functions is late to show the execution.
+LOCK_GRACE = timedelta(minutes=2)
 
 
 def _arn_parts(arn: str) -> tuple[str, str]:
@@ -191,6 +194,14 @@ class RepositoryReader:
             raise errors.NotFound(f"Repository {name!r} is not managed by this service.") from error
 
 
+def lock_is_over(executions: Executions, holder: LockHolder, now: datetime) -> bool:
+    """The holder's execution has ended, or it never started (its admission failed mid-way)."""
+    execution = executions.describe(holder.operation_id)
+    if execution is not None:
+        return execution.status != "RUNNING"
+    return holder.started_at is None or now - holder.started_at > LOCK_GRACE
+
+
 def is_orphan(stack: Stack, name: str) -> bool:
     """A settled stack of `name`, made by this service, that has made its repository."""
     return (
@@ -204,11 +215,19 @@ def is_orphan(stack: Stack, name: str) -> bool:
 class RepositoryService:
     """What the API and the EventBridge intake do."""
 
-    def __init__(self, settings: Settings, ecr: Ecr, stacks: Stacks, executions: Executions | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ecr: Ecr,
+        stacks: Stacks,
+        executions: Executions | None,
+        catalog: Catalog | None = None,
+    ) -> None:
         self.settings = settings
         self.ecr = ecr
         self.stacks = stacks
         self._executions = executions
+        self._catalog = catalog
         self.reader = RepositoryReader(settings, ecr, stacks)
 
     @property
@@ -216,6 +235,12 @@ class RepositoryService:
         if self._executions is None:
             raise RuntimeError("this function has no STATE_MACHINE_ARN: it cannot start or read operations")
         return self._executions
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            raise RuntimeError("this function has no CATALOG_TABLE_NAME: it cannot read or lock the catalog")
+        return self._catalog
 
     # Reads -------------------------------------------------------------------------------
 
@@ -225,35 +250,14 @@ class RepositoryService:
     def list_repositories(
         self, environment: str | None, limit: int, next_token: str | None
     ) -> RepositoryPage:
+        """One query of the catalog: the page's cost does not grow with the account.
+
+        Items are the repositories as their last operation left them (GET of one reads it live).
+        """
         after = _decode_token(next_token) if next_token else ""
-        prefix = f"{self.settings.stack_name_prefix}-"
-        found: list[Stack] = []
-        for stack in self.stacks.iter_stacks():
-            if not stack.name.startswith(prefix) or not stack_rules.is_managed(stack.tags, environment):
-                continue
-            in_page = stack_rules.owner(stack.parameters) > after and "RepositoryArn" in stack.outputs
-            if in_page and self.reader.is_own_stack(stack):
-                found.append(stack)
-        found.sort(key=lambda stack: stack.parameters[stack_rules.P_NAME])
-        shown = found[:limit]
-        # One ListTagsForResource per item: run them side by side (boto3 clients are thread-safe).
-        with ThreadPoolExecutor(max_workers=TAG_READS_IN_PARALLEL) as pool:
-            tags = list(
-                pool.map(self.ecr.tags_if_exists, [stack.outputs["RepositoryArn"] for stack in shown])
-            )
-        # A repository deleted behind the service's back is listed as its stack knows it, with its drift.
-        page = [
-            repository_from_stack(
-                stack,
-                stack.outputs["RepositoryUri"],
-                stack.outputs["RepositoryArn"],
-                {} if item_tags is None else item_tags,
-                missing_repository(stack) if item_tags is None else None,
-            )
-            for stack, item_tags in zip(shown, tags, strict=True)
-        ]
-        more = len(found) > limit
-        return RepositoryPage(items=page, next_token=_encode_token(page[-1].name) if more else None)
+        items, more = self.catalog.page(environment, limit, after)
+        next_token = _encode_token(items[-1].name) if more and items else None
+        return RepositoryPage(items=items, next_token=next_token)
 
     def get_lifecycle_policy(self, name: str) -> LifecyclePolicyView:
         repository = self.reader.get(name)
@@ -292,7 +296,7 @@ class RepositoryService:
                     f"Stack {stack_name} belongs to repository {stack_rules.owner(stack.parameters)!r}; "
                     "use another name or environment."
                 )
-            self._check_idle(operation_id, stack_name, stack)
+            self._check_stack_idle(stack)
             description = self.ecr.describe(request.name)
             outside = errors.RepositoryExists(
                 f"Repository {request.name!r} exists and is not managed by this service "
@@ -318,10 +322,15 @@ class RepositoryService:
             else:
                 # None too when the repository went between the two reads: as if it were not found.
                 tags = self.ecr.tags_if_exists(description.arn) if description is not None else None
-                if tags is not None and not stack_rules.is_managed(tags, request.environment):
+                adopted = tags is not None and stack_rules.is_agentcore_cli_stack(
+                    stack.name, stack.parameters, tags, request.name, request.environment
+                )
+                if tags is not None and not adopted and not stack_rules.is_managed(tags, request.environment):
                     raise outside
                 self._check_updatable(stack)
-                action, settings = Action.UPDATE, self._keep_encryption(stack, request)
+                # Adopted, the repository keeps its encryption (AES256: agentcore-cli set none).
+                action = Action.ADOPT if adopted else Action.UPDATE
+                settings = self._keep_encryption(stack, request)
             return WorkflowInput(
                 operation_id=operation_id,
                 action=action,
@@ -332,7 +341,7 @@ class RepositoryService:
                 settings=settings,
             )
 
-        return self._submit("UPSERT", request.to_json_dict(), idempotency_key, plan)
+        return self._submit(request.name, "UPSERT", request.to_json_dict(), idempotency_key, plan)
 
     def delete_repository(self, name: str, force: bool, idempotency_key: str | None) -> Operation:
         def plan(operation_id: str, digest: str) -> WorkflowInput:
@@ -341,7 +350,7 @@ class RepositoryService:
                 raise errors.RepositoryNotEmpty(
                     f"Repository {name!r} still holds images; delete them or pass force=true."
                 )
-            self._check_idle(operation_id, managed.stack.name, managed.stack)
+            self._check_stack_idle(managed.stack)
             return WorkflowInput(
                 operation_id=operation_id,
                 action=Action.DELETE,
@@ -352,7 +361,7 @@ class RepositoryService:
                 force=force,
             )
 
-        return self._submit("DELETE", {"name": name, "force": force}, idempotency_key, plan)
+        return self._submit(name, "DELETE", {"name": name, "force": force}, idempotency_key, plan)
 
     def put_lifecycle_policy(
         self, name: str, policy: LifecyclePolicy, idempotency_key: str | None
@@ -361,7 +370,7 @@ class RepositoryService:
             managed = self.reader.find(name)
             if managed.drift is not None:
                 raise errors.RepositoryDrifted(managed.drift.message)
-            self._check_idle(operation_id, managed.stack.name, managed.stack)
+            self._check_stack_idle(managed.stack)
             self._check_updatable(managed.stack)
             return WorkflowInput(
                 operation_id=operation_id,
@@ -374,34 +383,49 @@ class RepositoryService:
             )
 
         request = {"name": name, "lifecyclePolicy": policy.to_json_dict()}
-        return self._submit("UPDATE_LIFECYCLE", request, idempotency_key, plan)
+        return self._submit(name, "UPDATE_LIFECYCLE", request, idempotency_key, plan)
 
     # Helpers -----------------------------------------------------------------------------
 
     def _submit(
         self,
+        name: str,
         kind: str,
         request: dict[str, Any],
         idempotency_key: str | None,
         plan: Callable[[str, str], WorkflowInput],
     ) -> Operation:
+        """Admit an operation on repository `name`: its lock in the catalog, its plan, its execution.
+
+        The lock (one conditional write) is what makes OperationInProgress exact, whatever the
+        number of operations running; anything that refuses the operation gives the lock back.
+        """
         operation_id = operation_id_for(idempotency_key)
         digest = fingerprint(kind, request)
         if idempotency_key is not None:
             existing = self.executions.describe(operation_id)
             if existing is not None:
                 return self._replay(existing, digest)
+        locked = False
         try:
+            self._lock(name, operation_id)
+            locked = True
             workflow = plan(operation_id, digest)
             started_at = self.executions.start(operation_id, workflow.to_json_dict())
         except (errors.ServiceError, ExecutionExistsError) as refused:
             # A retried request whose execution Step Functions does not show yet (DescribeExecution
-            # and ListExecutions are eventually consistent) meets its own operation: the replay wins.
+            # is eventually consistent) meets its own operation: the replay wins.
             conflict = not isinstance(refused, errors.ServiceError) or refused.status == HTTPStatus.CONFLICT
             existing = self._look_again(operation_id) if idempotency_key is not None and conflict else None
             if existing is None:
+                if locked:
+                    self.catalog.release(name, operation_id)
                 raise
             return self._replay(existing, digest)
+        except BaseException:
+            if locked:
+                self.catalog.release(name, operation_id)
+            raise
         return Operation(
             operation_id=operation_id,
             action=workflow.action,
@@ -436,14 +460,27 @@ class RepositoryService:
                 details=[ErrorDetail(location="body", field="environment", message=message).to_json_dict()],
             )
 
-    def _check_idle(self, operation_id: str, stack_name: str, stack: Stack | None) -> None:
-        """No other operation runs on the stack (this operation's own execution does not count)."""
-        if (stack is not None and stack.in_progress) or any(
-            execution.input.get("stackName") == stack_name and execution.name != operation_id
-            for execution in self.executions.running()
-        ):
+    def _lock(self, name: str, operation_id: str) -> None:
+        """Take the repository's lock; a holder whose operation is over is taken over."""
+        now = datetime.now(UTC)
+        holder = self.catalog.acquire(name, operation_id, now)
+        if holder is not None and self._is_over(holder, now):
+            holder = self.catalog.acquire(name, operation_id, now, stale=holder.operation_id)
+        if holder is not None:
             raise errors.OperationInProgress(
-                "Another operation on this repository is still running; retry when it has finished."
+                f"Operation {holder.operation_id} is still running on this repository; "
+                "retry when it has finished."
+            )
+
+    def _is_over(self, holder: LockHolder, now: datetime) -> bool:
+        return lock_is_over(self.executions, holder, now)
+
+    @staticmethod
+    def _check_stack_idle(stack: Stack | None) -> None:
+        """The stack is not being changed (by an operation that ended without waiting, or by hand)."""
+        if stack is not None and stack.in_progress:
+            raise errors.OperationInProgress(
+                f"The repository's stack {stack.name} is {stack.status}; retry when it has settled."
             )
 
     @staticmethod

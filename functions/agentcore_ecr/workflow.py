@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agentcore_ecr.aws.catalog import Catalog
 from agentcore_ecr.aws.cloudformation import ChangeAlreadyMadeError, Stack, Stacks
 from agentcore_ecr.aws.ecr import Ecr
 from agentcore_ecr.config import Settings
@@ -19,6 +20,7 @@ from agentcore_ecr.domain.models import (
     Action,
     Operation,
     OperationError,
+    Repository,
     StackChange,
     StackCheck,
     StackPhase,
@@ -41,11 +43,25 @@ CLOCK_SKEW = timedelta(seconds=5)  # between the execution's start time and the 
 
 
 class Workflow:
-    def __init__(self, settings: Settings, stacks: Stacks, ecr: Ecr, reader: RepositoryReader) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        stacks: Stacks,
+        ecr: Ecr,
+        reader: RepositoryReader,
+        catalog: Catalog | None = None,
+    ) -> None:
         self.settings = settings
         self.stacks = stacks
         self.ecr = ecr
         self.reader = reader
+        self._catalog = catalog
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            raise RuntimeError("this function has no CATALOG_TABLE_NAME: it cannot keep the catalog")
+        return self._catalog
 
     # StartStackChange --------------------------------------------------------------------
 
@@ -145,7 +161,13 @@ class Workflow:
         template: str | None
         if workflow.settings is not None:
             parameters: dict[str, str | None] = dict(stack_rules.stack_parameters(workflow.settings))
-            parameters[stack_rules.P_EMPTY_ON_DELETE] = None
+            if workflow.action is Action.ADOPT:
+                # agentcore-cli's template declared no encryption: declaring it would replace the
+                # repository (EncryptionConfiguration is create-only), so the new template does not.
+                parameters[stack_rules.P_DECLARE_ENCRYPTION] = "false"
+            else:
+                parameters[stack_rules.P_EMPTY_ON_DELETE] = None
+                parameters[stack_rules.P_DECLARE_ENCRYPTION] = None
             template = stack_rules.repository_template_for(workflow.settings.tags)
             tags: dict[str, str] | None = stack_rules.stack_tags(workflow.settings)
         elif workflow.lifecycle_policy is not None:
@@ -270,12 +292,16 @@ class Workflow:
     # FinalizeOperation -------------------------------------------------------------------
 
     def finalize(self, task: TaskRequest) -> Operation:
+        """The final Operation; the catalog records the repository as it now is and frees its lock."""
         workflow = task.workflow
         repository = None
         error = None
         status = task.outcome or "FAILED"
+        current = self.settle_catalog(workflow)
         if status == "SUCCEEDED" and workflow.action is not Action.DELETE:
-            repository = self.reader.get(workflow.repository_name)
+            if current is None:
+                raise errors.NotFound(f"Repository {workflow.repository_name!r} is gone.")
+            repository = current
         if status == "FAILED":
             error = error_from(task.error or {})
         return Operation(
@@ -289,6 +315,22 @@ class Workflow:
             repository=repository,
             error=error,
         )
+
+    def settle_catalog(self, workflow: WorkflowInput) -> Repository | None:
+        """At the end of an operation, however it ended: the repository's catalog item as the stack
+        and the repository now are (gone if they are), and the operation's lock released.
+
+        The repository (None if it is not managed, or no longer exists) is returned.
+        """
+        name, operation_id = workflow.repository_name, workflow.operation_id
+        try:
+            managed = self.reader.find(name)
+        except (errors.NotFound, errors.NotManaged):
+            self.catalog.forget(name, operation_id)
+            return None
+        repository = managed.to_model()
+        self.catalog.record(repository, managed.stack.stack_id, operation_id, release=True)
+        return repository
 
 
 def error_from(caught: dict[str, Any]) -> OperationError:

@@ -10,7 +10,10 @@ test process). The product code never knows: it talks to what looks like AWS.
    tags; it replaces a repository whose name changes by deleting it first. AWS applies all of them,
    removes the tags an update drops, and replaces a repository only under a new name, creating the
    new one first (CloudFormation User Guide, AWS::ECR::Repository; "Update behaviors of stack
-   resources": a custom-named resource cannot be replaced under the same name).
+   resources": a custom-named resource cannot be replaced under the same name). moto compares a
+   create-only property with the live repository; CloudFormation compares it with the previous
+   template, so declaring the AES256 a template left out is a replacement too
+   (cloudformation-coverage-roadmap issue 2502).
 2. FAILED_CREATE_ROLLS_BACK - a resource that fails makes moto's CreateStack raise and leaves the
    stack in CREATE_IN_PROGRESS for ever. AWS accepts the call, gives the reason in a CREATE_FAILED
    event, deletes what it had created and ends in ROLLBACK_COMPLETE, or in ROLLBACK_FAILED when a

@@ -1,6 +1,12 @@
 """Patch 1, ECR_REPOSITORY_PROPERTIES: CloudFormation's AWS::ECR::Repository as AWS applies it,
 its create-only properties included (RepositoryName, EncryptionConfiguration: a change replaces
-the repository)."""
+the repository).
+
+CloudFormation decides a replacement by comparing the property in the previous template with the
+new one, not with the live repository: declaring `EncryptionConfiguration: {EncryptionType:
+AES256}` on a repository whose template left it out replaces it, though ECR encrypts it with AES256
+either way (cloudformation-coverage-roadmap issue 2502). So each repository keeps the property as
+its template declared it, and an update compares with that."""
 
 from __future__ import annotations
 
@@ -62,6 +68,7 @@ def apply() -> None:
             **kwargs,
         )
         apply_properties(repository, cloudformation_json["Properties"], account_id, region_name)
+        repository.declared_encryption = cloudformation_json["Properties"].get("EncryptionConfiguration")
         return repository
 
     def update(
@@ -79,11 +86,8 @@ def apply() -> None:
             "encryptionType": encryption.get("EncryptionType", "AES256"),
             **({"kmsKey": encryption["KmsKey"]} if encryption.get("KmsKey") else {}),
         }
-        if converted == original_resource.encryption_configuration or (
-            converted.get("encryptionType")
-            == original_resource.encryption_configuration.get("encryptionType")
-            and "kmsKey" not in converted
-        ):
+        declared = getattr(original_resource, "declared_encryption", None)
+        if properties.get("EncryptionConfiguration") == declared:
             converted = original_resource.encryption_configuration
         elif new_resource_name == original_resource.name:
             # EncryptionConfiguration is create-only: a change replaces the repository, which AWS
@@ -109,6 +113,7 @@ def apply() -> None:
             region_name,
         )
         apply_properties(repository, properties, account_id, region_name)
+        repository.declared_encryption = properties.get("EncryptionConfiguration")
         return repository
 
     def delete(self: Any, account_id: str, region_name: str) -> None:

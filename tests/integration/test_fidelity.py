@@ -174,12 +174,15 @@ def test_caller_credentials_on_the_integrations_would_fail_every_route(tmp_path:
     assert response.body["error"]["code"] == "Internal"
 
 
-def test_the_list_needs_list_tags_for_resource_and_log_level_reaches_lambda(tmp_path: Path) -> None:
-    statement = """            - Effect: Allow
-              Action: ecr:ListTagsForResource # the caller's tags of each item
-              Resource: !Sub arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*
-"""
-    with variant(tmp_path, (statement, ""), parameters={"LogLevel": "DEBUG"}) as stack:
+def test_the_list_needs_its_query_of_the_catalog_index_and_log_level_reaches_lambda(tmp_path: Path) -> None:
+    # Query of an index is authorized on the index's ARN: a grant on the table alone is not enough.
+    statement = (
+        "              Action: dynamodb:Query\n"
+        "              Resource: !Sub arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}"
+        ":table/${Catalog}/index/*\n"
+    )
+    on_the_table = statement.replace("/index/*", "")
+    with variant(tmp_path, (statement, on_the_table), parameters={"LogLevel": "DEBUG"}) as stack:
         accepted = stack.request("POST", "/repositories", {"name": f"lv/{uuid.uuid4().hex[:6]}"})
         assert accepted.status == 202, accepted.body
         assert stack.wait(accepted.body["operationId"])["status"] == "SUCCEEDED"
@@ -188,7 +191,8 @@ def test_the_list_needs_list_tags_for_resource_and_log_level_reaches_lambda(tmp_
         denial = (stack.log_dir / "ListRepositoriesFunction.log").read_text()
 
     assert listed.status == 500
-    assert "not authorized to perform: ecr:ListTagsForResource" in denial
+    assert "not authorized to perform: dynamodb:Query on resource: " in denial
+    assert ":table/Catalog/index/ByName" in denial
     debug = [json.loads(line) for line in logs.splitlines() if '"level":"DEBUG"' in line]
     assert any(entry["message"] == "operation accepted" for entry in debug), (
         "LogLevel=DEBUG reaches the function"
@@ -277,9 +281,17 @@ def exercise_every_path(stack: LocalStackProcess) -> None:
     )
     ok(stack.request("POST", "/auth-token"), 200)
     ok(stack.request("GET", f"/operations/{created['operationId']}"), 200)
+    # Refused after the lock was taken: each gives it back (a conditional DeleteItem)
+    outside = f"px-{uuid.uuid4().hex[:6]}"
+    stack.client("ecr").create_repository(repositoryName=outside)
+    assert stack.request("POST", "/repositories", {"name": outside}).status == 409
+    assert stack.request("DELETE", "/repositories/px/none").status == 404
+    assert stack.request("PUT", "/lifecycle-policies/px/none", {"untaggedExpiryDays": 5}).status == 404
     provisioned = f"px/{uuid.uuid4().hex[:6]}"
     events = stack.client("events")
-    for detail in ({"name": provisioned, "idempotencyKey": "k3"}, {"name": "-invalid-"}, {"name": keyed}):
+    details = ({"name": provisioned, "idempotencyKey": "k3"}, {"name": "-invalid-"}, {"name": keyed},
+               {"name": outside})  # fmt: skip
+    for detail in details:
         entry = {"Source": "agentcore.ecr", "DetailType": "Repository Provisioning Requested",
                  "Detail": json.dumps(detail), "EventBusName": "agentcore-ecr"}  # fmt: skip
         assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
@@ -342,6 +354,24 @@ def exercise_every_path(stack: LocalStackProcess) -> None:
         stack, ok(stack.request("POST", "/repositories", {"name": aborted}), 202)["operationId"]
     )
     assert wait_for_event(stack, queue_url, aborted)["detail"]["error"]["code"] == "Aborted"
+    # ...and a delete aborted once its stack is gone: the catalog forgets the repository
+    abort_while_waiting(stack, ok(stack.request("DELETE", f"/repositories/{aborted}"), 202)["operationId"])
+    for _ in range(120):
+        if stack.request("GET", "/repositories?limit=100").body["items"] == []:
+            break
+        time.sleep(0.25)
+    else:
+        raise AssertionError("the aborted delete's repository is still listed")
+    # The catalog rebuilt from the stacks, with a lock whose operation never started released
+    done(stack.request("POST", "/repositories", {"name": aborted}))
+    dynamodb = stack.client("dynamodb")
+    [table] = dynamodb.list_tables()["TableNames"]
+    stale = {"name": {"S": "px/stale"}, "operationId": {"S": str(uuid.uuid4())},
+             "operationStartedAt": {"S": "2026-01-01T00:00:00+00:00"}}  # fmt: skip
+    dynamodb.put_item(TableName=table, Item=stale)
+    repaired = stack.client("lambda").invoke(FunctionName="RepairCatalogFunction", Payload=b"{}")
+    report = json.loads(repaired["Payload"].read())
+    assert report == {"recorded": 1, "removed": 0, "released": 1}, report
     # An asynchronous event each function fails three times: Lambda writes it to the dead-letter
     # queue with the function's role
     sqs = stack.client("sqs")

@@ -412,9 +412,12 @@ def test_each_worker_has_its_functions_own_environment(local: LocalStackProcess)
 
 
 def test_drift_a_repository_deleted_outside_the_service(local: LocalStackProcess, name: str) -> None:
-    """Listed with its drift (never a 500 for the page), then repaired by a create, then deleted."""
+    """Read with its drift, listed with it once the catalog is repaired (never a 500 for the page),
+    then made again by a create, then deleted."""
     created(local, {"name": name, "encryption": "AES256"})
     local.client("ecr").delete_repository(repositoryName=name, force=True)
+    repaired = local.client("lambda").invoke(FunctionName="RepairCatalogFunction", Payload=b"{}")
+    assert "FunctionError" not in repaired, repaired["Payload"].read()
 
     drifted, path = [], "/repositories?limit=100"
     for _ in range(50):  # every page, each answered 200 despite the drift
@@ -427,9 +430,9 @@ def test_drift_a_repository_deleted_outside_the_service(local: LocalStackProcess
     assert [item["drift"]["code"] for item in drifted] == ["RepositoryMissing"]
     assert local.request("GET", f"/repositories/{name}").body["drift"]["code"] == "RepositoryMissing"
 
-    repaired = created(local, {"name": name})
-    assert repaired["action"] == "CREATE"
-    assert repaired["repository"]["drift"] is None
+    remade = created(local, {"name": name})
+    assert remade["action"] == "CREATE"
+    assert remade["repository"]["drift"] is None
 
     local.client("ecr").delete_repository(repositoryName=name, force=True)
     deleted = local.wait(local.request("DELETE", f"/repositories/{name}").body["operationId"])
@@ -478,3 +481,40 @@ def test_an_asynchronous_event_that_keeps_failing_ends_in_the_dead_letter_queue(
             return
         time.sleep(0.5)
     raise AssertionError("the failed event never reached the dead-letter queue")
+
+
+def test_an_agentcore_cli_stack_is_adopted_with_its_images(local: LocalStackProcess) -> None:
+    """Contract 1.1, "Adoption": a stack made from agentcore-cli's template, images pushed, then a
+    POST of its name and environment moves it to this service's template and keeps them."""
+    name = f"legacy-{uuid.uuid4().hex[:6]}"
+    cfn, ecr = local.client("cloudformation"), local.client("ecr")
+    parameters = {"RepositoryName": name, "Environment": "dev", "ImageScanningEnabled": "false",
+                  "LifecyclePolicyDays": "7"}  # fmt: skip
+    stack_id = cfn.create_stack(
+        StackName=f"agentcore-{name}-dev-ecr",
+        TemplateBody=(ROOT / "tests/agentcore_cli_template.yaml").read_text(),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+    )["StackId"]
+    for _ in range(100):
+        if cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE":
+            break
+        time.sleep(0.1)
+    push_image(local, name, "v1")
+    push_image(local, name, "v2")
+    assert local.request("GET", f"/repositories/{name}").status == 404  # not managed yet
+
+    adopted = created(local, {"name": name, "lifecyclePolicy": {"untaggedExpiryDays": 7}})
+
+    assert adopted["action"] == "ADOPT"
+    repository = adopted["repository"]
+    assert repository["encryption"] == "AES256"
+    assert repository["stackName"] == f"agentcore-{name}-dev-ecr"
+    images = ecr.list_images(repositoryName=name)["imageIds"]
+    assert sorted(image["imageTag"] for image in images) == ["v1", "v2"]
+    stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert stack_parameters(local, stack_id)["DeclareEncryption"] == "false"
+    assert ecr_tags(local, repository["repositoryArn"])["ManagedBy"] == "agentcore-ecr"
+    assert local.request("GET", f"/repositories/{name}").body == repository
+    forced = local.request("DELETE", f"/repositories/{name}?force=true")
+    assert local.wait(forced.body["operationId"])["status"] == "SUCCEEDED"

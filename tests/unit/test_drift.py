@@ -20,6 +20,11 @@ def test_a_list_survives_a_repository_deleted_outside_the_service(deployment: De
     created(deployment, "team/agent-b")
     delete_behind_the_services_back(deployment, NAME)
 
+    # The list is the catalog's: the repository as its last operation left it, until a repair.
+    before = deployment.call("ListRepositoriesFunction", api_events.list_repositories())
+    assert before.status == 200, before.body
+    assert [item["drift"] for item in before.body["items"]] == [None, None]
+    assert deployment.invoke("RepairCatalogFunction", {})["recorded"] == 2
     page = deployment.call("ListRepositoriesFunction", api_events.list_repositories())
 
     assert page.status == 200, page.body

@@ -49,6 +49,7 @@ DEFAULTS = {
     "UntaggedExpiryDays": "30",
     "MaxImageCount": "0",
     "EmptyOnDelete": "false",
+    "DeclareEncryption": "true",
 }
 
 

@@ -38,6 +38,7 @@ def test_every_event_file_is_used_here() -> None:
         "provisioning_intake",
         "provisioning_intake_invalid",
         "operation_stopped",
+        "repair_catalog",
     }
 
 
@@ -51,8 +52,15 @@ def test_every_function_has_an_event() -> None:
         "CheckStackFunction",
         "FinalizeOperationFunction",
         "OperationStoppedFunction",
+        "RepairCatalogFunction",
     }
     assert covered == set(handlers)
+
+
+def test_the_repair_event_rebuilds_an_empty_catalog(deployment: Deployment) -> None:
+    report = deployment.invoke("RepairCatalogFunction", load_event("repair_catalog"))
+
+    assert report == {"recorded": 0, "removed": 0, "released": 0}
 
 
 @pytest.mark.parametrize(("event", "expected"), API_EVENTS.items(), ids=list(API_EVENTS))

@@ -109,7 +109,7 @@ def test_each_function_reserves_the_parameters_concurrency(
         for function in local.functions()
     }
 
-    assert len(settings) == 13  # every function of the template
+    assert len(settings) == 14  # every function of the template
     assert all((value if value is None else int(value)) == expected for value in settings.values())
 
 

@@ -16,7 +16,13 @@ from agentcore_ecr.domain.errors import Throttled
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="agentcore-ecr")
 THROTTLING_CODES = frozenset(
-    {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",  # DynamoDB's
+    }
 )
 
 

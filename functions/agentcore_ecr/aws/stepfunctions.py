@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,15 +71,3 @@ class Executions:
             error=item.get("error"),
             cause=item.get("cause"),
         )
-
-    def running(self) -> Iterator[Execution]:
-        paginator = self._client.get_paginator("list_executions")
-        try:
-            for page in paginator.paginate(stateMachineArn=self._arn, statusFilter="RUNNING"):
-                for item in page.get("executions", []):
-                    execution = self.describe(item["name"])
-                    if execution is not None and execution.status == "RUNNING":
-                        yield execution
-        except ClientError as error:
-            raise_if_throttled(error)
-            raise

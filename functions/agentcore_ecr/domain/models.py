@@ -158,6 +158,7 @@ class AuthToken(CamelModel):
 class Action(StrEnum):
     CREATE = "CREATE"
     UPDATE = "UPDATE"
+    ADOPT = "ADOPT"  # a stack agentcore-cli made, moved to this service's template
     UPDATE_LIFECYCLE = "UPDATE_LIFECYCLE"
     DELETE = "DELETE"
 

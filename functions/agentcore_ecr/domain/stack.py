@@ -24,6 +24,7 @@ P_KMS_KEY = "KmsKeyArn"
 P_UNTAGGED_DAYS = "UntaggedExpiryDays"
 P_MAX_IMAGES = "MaxImageCount"
 P_EMPTY_ON_DELETE = "EmptyOnDelete"
+P_DECLARE_ENCRYPTION = "DeclareEncryption"
 
 ALL_PARAMETERS = (
     P_NAME,
@@ -35,7 +36,15 @@ ALL_PARAMETERS = (
     P_UNTAGGED_DAYS,
     P_MAX_IMAGES,
     P_EMPTY_ON_DELETE,
+    P_DECLARE_ENCRYPTION,
 )
+
+# agentcore-cli's stacks (contract 1.1, "Adoption"): `agentcore-{name}-{env}-ecr`, its own template's
+# parameters, and its tag on the repository.
+AGENTCORE_CLI_PARAMETERS = frozenset(
+    {"RepositoryName", "Environment", "ImageScanningEnabled", "LifecyclePolicyDays"}
+)
+AGENTCORE_CLI_MANAGED_BY = "AgentCorePlatformCLI"
 
 
 def _flag(value: bool) -> str:
@@ -63,12 +72,30 @@ def stack_parameters(request: CreateRepositoryRequest) -> dict[str, str]:
         P_KMS_KEY: request.kms_key_arn or "",
         **lifecycle_parameters(request.lifecycle_policy),
         P_EMPTY_ON_DELETE: "false",
+        P_DECLARE_ENCRYPTION: "true",
     }
 
 
 def keep_previous(**changes: str) -> dict[str, str | None]:
     """Parameters for an update that changes only `changes` (None = UsePreviousValue)."""
     return {key: changes.get(key) for key in ALL_PARAMETERS}
+
+
+def is_agentcore_cli_stack(
+    stack_name: str,
+    parameters: Mapping[str, str],
+    repository_tags: Mapping[str, str],
+    name: str,
+    environment: str,
+) -> bool:
+    """A stack agentcore-cli made for repository `name` in `environment`, which this service adopts."""
+    return (
+        stack_name == f"agentcore-{name}-{environment}-ecr"
+        and set(parameters) == AGENTCORE_CLI_PARAMETERS
+        and parameters.get(P_NAME) == name
+        and parameters.get(P_ENVIRONMENT) == environment
+        and repository_tags.get(MANAGED_BY) == AGENTCORE_CLI_MANAGED_BY
+    )
 
 
 def service_tags(repository_name: str, environment: str) -> dict[str, str]:
