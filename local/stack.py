@@ -250,7 +250,6 @@ class LocalStack:
             "AWS_LAMBDA_LOG_FORMAT": log_format,
             "AWS_LAMBDA_LOG_GROUP_NAME": str(logging_config.get("LogGroup", f"/aws/lambda/{logical_id}")),
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-            "AWS_SAM_LOCAL": "true",  # as `sam local` sets it: Powertools' Tracer stays off without X-Ray
             "TZ": ":UTC",
             "LANG": "en_US.UTF-8",
         }

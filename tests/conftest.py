@@ -21,7 +21,6 @@ TEST_ENVIRONMENT = {
     "AWS_REGION": "us-east-1",
     "POWERTOOLS_SERVICE_NAME": "agentcore-ecr",
     "POWERTOOLS_METRICS_NAMESPACE": "AgentCoreEcr",
-    "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_DEV": "false",
     "STACK_NAME_PREFIX": "agentcore",
     "ALLOWED_ENVIRONMENTS": "dev,staging,prod",
@@ -30,7 +29,7 @@ TEST_ENVIRONMENT = {
     "STACK_TIMEOUT_MINUTES": "30",
 }
 # Powertools reads these when Logger/Metrics are created, at import: set before any test imports them.
-for _name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED"):
+for _name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
     os.environ[_name] = TEST_ENVIRONMENT[_name]
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 

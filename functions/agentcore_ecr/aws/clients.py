@@ -1,6 +1,7 @@
 """boto3 clients, made on first use and kept for the life of the process.
 
-The endpoint comes from the environment (`AWS_ENDPOINT_URL`), as boto3 reads it.
+The endpoint comes from the environment (`AWS_ENDPOINT_URL`), as boto3 reads it. boto3 itself is
+imported on first use too: a handler's import stays light (README, "Cold start and what is shipped").
 """
 
 from __future__ import annotations
@@ -8,13 +9,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from agentcore_ecr.domain.errors import Throttled
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="agentcore-ecr")
 THROTTLING_CODES = frozenset(
     {
         "Throttling",
@@ -28,7 +26,11 @@ THROTTLING_CODES = frozenset(
 
 @cache
 def client(service: str) -> Any:
-    return boto3.client(service, config=_CONFIG)
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="agentcore-ecr")
+    return boto3.client(service, config=config)
 
 
 def error_code(error: ClientError) -> str:

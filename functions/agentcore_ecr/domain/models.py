@@ -46,7 +46,11 @@ Environment = Annotated[StrictStr, Field(pattern=ENVIRONMENT_PATTERN)]
 
 
 class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    # defer_build: a model's validator is built on its first use, so each function builds only the
+    # models it uses, and none at import (README, "Cold start and what is shipped").
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
+    )
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -186,7 +190,9 @@ class Operation(CamelModel):
 class ExecutionStatusChange(BaseModel):
     """`detail` of Step Functions' `Step Functions Execution Status Change` event (epoch ms dates)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True, defer_build=True
+    )
 
     execution_arn: str
     state_machine_arn: str

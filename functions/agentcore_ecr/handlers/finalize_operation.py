@@ -6,12 +6,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentcore_ecr.domain.models import TaskRequest
 from agentcore_ecr.handlers.step import workflow_step
-from agentcore_ecr.observability import logger, tracer
+from agentcore_ecr.observability import logger
 from agentcore_ecr.wiring import workflow
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @workflow_step
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = TaskRequest.model_validate(event)

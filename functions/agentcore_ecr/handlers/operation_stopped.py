@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentcore_ecr.domain.models import ExecutionStatusChange, Operation, WorkflowInput, stopped_error
-from agentcore_ecr.observability import logger, metrics, tracer
+from agentcore_ecr.observability import logger, metrics
 from agentcore_ecr.wiring import event_bus, workflow
 
 FAILED = "Repository Operation Failed"
@@ -47,7 +47,6 @@ def stopped_operation(change: ExecutionStatusChange) -> Operation:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     envelope = parse(event=event, model=EventBridgeModel)

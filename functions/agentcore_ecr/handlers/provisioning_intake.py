@@ -28,7 +28,7 @@ from agentcore_ecr.domain.models import (
     field_path,
 )
 from agentcore_ecr.domain.operations import operation_id_for
-from agentcore_ecr.observability import logger, metrics, tracer
+from agentcore_ecr.observability import logger, metrics
 from agentcore_ecr.wiring import event_bus, repository_service
 
 FAILED = "Repository Operation Failed"
@@ -60,7 +60,6 @@ def _refused(detail: dict[str, Any], key: str, error: errors.ServiceError) -> di
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     envelope = parse(event=event, model=EventBridgeModel)
