@@ -66,8 +66,8 @@ format: $(VENV)/.installed ## Apply ruff's fixes and format
 typecheck: $(VENV)/.installed ## mypy --strict on functions/, local/, tests/ and bench/
 	$(VENV)/bin/mypy
 
-validate: $(VENV)/.installed $(SAM_VENV)/.installed ## cfn-lint both templates, sam validate --lint
-	$(VENV)/bin/cfn-lint template.yaml functions/agentcore_ecr/templates/repository.yaml
+validate: $(VENV)/.installed $(SAM_VENV)/.installed ## cfn-lint the templates (and agentcore-cli's, for the tests), sam validate --lint
+	$(VENV)/bin/cfn-lint template.yaml functions/agentcore_ecr/templates/repository.yaml tests/agentcore_cli_template.yaml
 	$(SAM) validate --lint --region $(REGION)
 
 # Every check applies; a check that does not is skipped in the template, next to the resource, with
