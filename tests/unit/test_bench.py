@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
+from typing import Any
 
 import pytest
-from bench import results
+from bench import results, scale
 from bench.results import Figure
 
 
@@ -95,6 +97,120 @@ def test_check_shape_names_what_is_wrong(candidate: object, message: str) -> Non
         results.check_shape("key", candidate)
 
 
+def test_route_item_ratio_and_goal() -> None:
+    item = scale.route_item("GET x", "one call", [0.030] * 10, [0.020] * 10, 10)
+    shaped(item)
+    assert item["value"] == 30.0
+    assert item["floor"]["value"] == 20.0
+    assert item["ratio"] == 1.5
+    assert item["met"] is True
+    slow = scale.route_item("GET x", "one call", [0.031] * 5, [0.020] * 5, 10, "a note")
+    assert slow["met"] is False
+    assert slow["note"] == "a note; 5 of 10 requests within the time budget"
+
+
+def test_latency_takes_the_worst_route_and_says_what_is_missing() -> None:
+    plan = scale.Plan()
+    routes = {
+        "get": scale.route_item("GET", "f", [0.012], [0.010], 1),
+        "token": scale.route_item("POST", "f", [0.030], [0.010], 1),
+    }
+    latency = scale.latency_figure(plan, routes)
+    shaped(latency)
+    assert latency["ratio"] == 3.0
+    assert latency["value"] == 3.0
+    assert latency["met"] is False
+    assert set(latency["items"]) == set(scale.ROUTES.values())
+    assert "not measured" in latency["note"]
+    everything = {key: scale.route_item(key, "f", [0.011], [0.010], 1) for key in scale.LATENCY_KEYS}
+    assert scale.latency_figure(plan, everything)["met"] is True
+    assert scale.latency_figure(plan, {key: everything[key] for key in ("get", "list")})["met"] is None
+
+
+def list_level(p50_ms: float) -> dict[str, Any]:
+    return {"route_ms": results.summary([p50_ms / 1000])}
+
+
+def test_list_scale_against_the_smallest_level() -> None:
+    plan = scale.Plan()
+    figure = scale.list_scale_figure(
+        plan, {100: list_level(40), 1_000: list_level(42), 5_000: list_level(46)}, "", []
+    )
+    shaped(figure)
+    assert figure["floor"]["value"] == 40.0
+    assert figure["value"] == 46.0
+    assert figure["ratio"] == 1.15
+    assert figure["met"] is True
+    assert figure["goal"] == "ratio at 5,000 <= 1.2"
+    assert figure["items"]["1000"]["ratio"] == 1.05
+
+
+def test_list_scale_is_skipped_without_the_catalog() -> None:
+    plan = scale.Plan()
+    figure = scale.list_scale_figure(plan, {100: {"managed": 100}}, "no DynamoDB table", [])
+    shaped(figure)
+    assert figure["met"] is None
+    assert figure["note"] == "skipped: no DynamoDB table"
+    assert figure["items"] == {"100": {"managed": 100}}
+
+
+def test_admission_against_zero_running() -> None:
+    plan = scale.Plan()
+    levels = {
+        0: {"running": 0, **list_level(100)},
+        50: {"running": 50, **list_level(110)},
+        200: {"running": 200, **list_level(160)},
+    }
+    figure = scale.admission_figure(plan, levels, Counter({"stopped": 500}))
+    shaped(figure)
+    assert figure["ratio"] == 1.6
+    assert figure["met"] is False
+    assert figure["items"]["50"]["ratio"] == 1.1
+
+
+def test_admission_that_did_not_reach_its_top_level_is_not_met() -> None:
+    plan = scale.Plan()
+    levels = {0: {"running": 0, **list_level(100)}, 50: {"running": 50, **list_level(120)}}
+    figure = scale.admission_figure(plan, levels, Counter())
+    assert figure["ratio"] == 1.2
+    assert figure["met"] is None  # under the goal so far, but 200 running was never measured
+    assert "was not reached" in figure["note"]
+    worse = {0: levels[0], 50: {"running": 40, **list_level(300)}}
+    assert scale.admission_figure(plan, worse, Counter())["met"] is False
+
+
+def test_provisioning_overhead_over_the_stack_and_one_poll() -> None:
+    floor_s = scale.OPERATIONS_SETTLE + scale.POLL_INTERVAL
+    runs = [scale.Run(0.1, "SUCCEEDED", floor_s + 0.25, floor_s + 0.2, 0.3) for _ in range(3)]
+    figure = scale.provisioning_figure(runs)
+    shaped(figure)
+    assert figure["floor"]["value"] == floor_s * 1000
+    assert figure["value"] == pytest.approx(200.0)
+    assert figure["met"] is True
+    failed = [*runs, scale.Run(0.1, "FAILED", 1.0, 1.0, None)]
+    assert scale.provisioning_figure(failed)["met"] is False
+
+
+def test_throughput_needs_every_create_to_succeed() -> None:
+    good = {"all_succeeded": True, "wall_s": 10.0}
+    bad = {"all_succeeded": False, "wall_s": 30.0}
+    figure = scale.throughput_figure({"50": good, "200": bad})
+    shaped(figure)
+    assert figure["met"] is False
+    assert figure["value"] == 30.0
+    assert figure["floor"] is None
+    assert scale.throughput_figure({"50": good})["met"] is True
+
+
+def test_seed_is_stated() -> None:
+    runs = [scale.Run(0.1, "SUCCEEDED", 3.0, 2.9, 0.3)]
+    figure = scale.seed_figure([(10.1, "CREATE_COMPLETE", 2)], runs)
+    shaped(figure)
+    assert figure["met"] is None
+    assert figure["value"] == 10.1
+    assert figure["items"]["caller_wait_ratio"] == 101.0
+
+
 # The document ----------------------------------------------------------------------------------
 
 
@@ -142,3 +258,15 @@ def test_figures_table_has_a_row_a_figure() -> None:
     row = "| `latency` | 15.0 ms | 10.0 ms: one \\| call | 1.5 | p50 ratio <= 1.5 | met |"
     assert table[2].startswith(row)
     assert "| `seed` | - | - | - | stated | - | skipped: later |" in table[3]
+
+
+def test_plan_from_the_environment() -> None:
+    assert scale.Plan.from_environment({}) == scale.Plan()
+    assert scale.Plan.from_environment({"BENCH_QUICK": "0"}).quick is False
+    quick = scale.Plan.from_environment({"BENCH_QUICK": "1"})
+    assert quick.quick is True
+    assert quick.latency_requests < scale.Plan().latency_requests
+    assert scale.Plan().latency_requests >= 300
+    assert scale.Plan().list_levels == (100, 1_000, 5_000)
+    assert scale.Plan().admission_levels == (0, 50, 200)
+    assert scale.Plan().throughput_batches == (50, 200)
