@@ -186,10 +186,16 @@ class Aws:
 
     @property
     def state_machine(self) -> str:
+        """The service's state machine: the stack's only one (the bench's own copies aside), or else
+        the one named *repository-workflow (the template names it `${AWS::StackName}-repository-workflow`)."""
         if self._machine is None:
-            machines = self.client("stepfunctions").list_state_machines()["stateMachines"]
+            listed = self.client("stepfunctions").list_state_machines()["stateMachines"]
+            machines = [item for item in listed if not str(item["name"]).startswith("bench-")]
+            if len(machines) > 1:
+                machines = [item for item in machines if str(item["name"]).endswith("repository-workflow")]
             if len(machines) != 1:
-                raise BenchError(f"expected the template's one state machine, found {len(machines)}")
+                names = ", ".join(str(item["name"]) for item in listed)
+                raise BenchError(f"cannot tell the service's state machine among: {names or 'none'}")
             self._machine = str(machines[0]["stateMachineArn"])
         return self._machine
 

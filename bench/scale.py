@@ -221,22 +221,24 @@ def measure_reads(plan: Plan) -> ReadsResult:
             if managed < level:
                 notes.append(f"{managed:,} of {level:,} managed within the seeding budget")
             if not why_not and catalog is not None:
-                say(f"reads: {REPAIR_FUNCTION} for {managed:,}")
-                record["repair"] = repair(aws, api, REPAIR_FUNCTION, managed, plan.seed_budget)
-                query, query_what = list_query(aws, catalog, LIST_LIMIT)
-                if query is None:
-                    why_not = query_what
+                count = plan.latency_requests if level == middle else plan.list_requests
+                try:
+                    found = list_level(api, aws, catalog, managed, count, plan)
+                except BenchError as error:
+                    why_not = f"at {managed:,} managed: {error}"
+                    record["error"] = why_not
                 else:
-                    count = plan.latency_requests if level == middle else plan.list_requests
-                    route, floor = list_series(api, aws, query, count, plan)
-                    record.update(route_ms=summary(route), query_ms=summary(floor), query=query_what)
+                    record.update(found.record)
+                    if found.short:
+                        notes.append(f"at {managed:,}: {found.short} pages had fewer than {LIST_LIMIT} items")
                     if level == middle:
                         routes["list"] = route_item(
                             f"{ROUTES['list']} among {managed:,} managed",
-                            f"{query_what} ({Caller(aws, 'ListRepositoriesFunction').principal})",
-                            route,
-                            floor,
+                            found.floor_what,
+                            found.route,
+                            found.floor,
                             count,
+                            f"{found.short} pages had fewer than {LIST_LIMIT} items" if found.short else "",
                         )
             levels[level] = record
             if level == middle:
@@ -248,22 +250,54 @@ def measure_reads(plan: Plan) -> ReadsResult:
     return ReadsResult(routes, list_scale_figure(plan, levels, why_not, notes))
 
 
-def list_series(
-    api: Api, aws: Aws, query: dict[str, Any], count: int, plan: Plan
-) -> tuple[list[float], list[float]]:
+@dataclass
+class ListLevel:
+    record: dict[str, Any]
+    route: list[float]
+    floor: list[float]
+    floor_what: str
+    short: int
+
+
+def list_level(api: Api, aws: Aws, catalog: Catalog, managed: int, count: int, plan: Plan) -> ListLevel:
+    """At one level: the catalog rebuilt by the repair function, then the page against its Query."""
+    say(f"reads: {REPAIR_FUNCTION} for {managed:,}")
+    repaired = repair(aws, api, REPAIR_FUNCTION, managed, plan.seed_budget)
+    query, query_what = list_query(aws, catalog, LIST_LIMIT)
+    if query is None:
+        raise BenchError(query_what)
+    say(f"reads: a page of {LIST_LIMIT} with {managed:,} managed, against its floor")
     caller = Caller(aws, "ListRepositoriesFunction")
+    route, floor, short = list_series(api, caller, query, count, plan)
+    record: dict[str, Any] = {
+        "repair": repaired,
+        "route_ms": summary(route),
+        "query_ms": summary(floor),
+        "query": query_what,
+    }
+    if short:
+        record["short_pages"] = short
+    return ListLevel(record, route, floor, f"{query_what} ({caller.principal})", short)
+
+
+def list_series(
+    api: Api, caller: Caller, query: dict[str, Any], count: int, plan: Plan
+) -> tuple[list[float], list[float], int]:
+    """The first page of 50 against one Query of 50 catalog items; how many pages came up short."""
     path = f"/repositories?limit={LIST_LIMIT}"
+    short = 0
 
     def route() -> float:
+        nonlocal short
         answer = api.expect("GET", path, 200)
-        if len(answer.body.get("items", [])) != LIST_LIMIT:
-            raise BenchError(f"GET {path} answered {len(answer.body.get('items', []))} items")
+        short += len(answer.body.get("items", [])) != LIST_LIMIT
         return answer.seconds
 
     def floor() -> float:
         return timed(lambda: caller("dynamodb", "query", **query))
 
-    return paired(route, floor, count, plan.warmup, plan.series_budget)
+    route_samples, floor_samples = paired(route, floor, count, plan.warmup, plan.series_budget)
+    return route_samples, floor_samples, short
 
 
 def read_routes(api: Api, aws: Aws, plan: Plan, name: str, operation: str, managed: int) -> dict[str, Figure]:
