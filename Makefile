@@ -66,8 +66,8 @@ format: $(VENV)/.installed ## Apply ruff's fixes and format
 typecheck: $(VENV)/.installed ## mypy --strict on functions/, local/, tests/ and bench/
 	$(VENV)/bin/mypy
 
-validate: $(VENV)/.installed $(SAM_VENV)/.installed ## cfn-lint both templates, sam validate --lint
-	$(VENV)/bin/cfn-lint template.yaml functions/agentcore_ecr/templates/repository.yaml
+validate: $(VENV)/.installed $(SAM_VENV)/.installed ## cfn-lint the templates (and agentcore-cli's, for the tests), sam validate --lint
+	$(VENV)/bin/cfn-lint template.yaml functions/agentcore_ecr/templates/repository.yaml tests/agentcore_cli_template.yaml
 	$(SAM) validate --lint --region $(REGION)
 
 # Every check applies; a check that does not is skipped in the template, next to the resource, with
@@ -90,7 +90,7 @@ invoke: $(VENV)/.installed ## Invoke a function on the running local stack: FUNC
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json"; exit 2; }
 	$(PY) -m local.invoke $(FUNCTION) $(EVENT)
 
-bench: $(VENV)/.installed ## Benchmarks; writes bench/results.md
+bench: $(VENV)/.installed ## Benchmarks against their floors; writes bench/results.md and bench/results.json (BENCH_QUICK=1: a short pass)
 	$(PY) -m bench
 
 reliability: $(VENV)/.installed $(SCAN_VENV)/.installed ## Faults, property tests (thorough), fuzzing, load, checkov; writes docs/reliability.md

@@ -1,7 +1,8 @@
-"""`python -m bench`: measure the local stack and write the figures to bench/results.md.
+"""`python -m bench` (`make bench`): measure the local stack; write bench/results.md and
+bench/results.json.
 
-Every figure comes from a local stack started as a subprocess on free loopback ports with
-`--settle-seconds 0`, the way the integration suite starts it (tests/integration/conftest.py):
+The table of results.md comes from a local stack started as a subprocess on free loopback ports
+with `--settle-seconds 0`, the way the integration suite starts it (tests/integration/conftest.py):
 
 1. cold start: process start to "local stack ready" (3 starts, each stopped);
 2. read latency through the HTTP API (warm workers, 5 warm-up requests discarded);
@@ -9,21 +10,29 @@ Every figure comes from a local stack started as a subprocess on free loopback p
 4. end to end: POST /repositories to the operation being SUCCEEDED, one at a time and 12 at once;
 5. memory: VmRSS of the stack's main process and of its worker processes, idle and after the runs.
 
+Then the figures of issue 8, each against its floor (bench/results.py writes them to
+results.json and to a second table of results.md): `coldstart` and `artifact` from
+bench/coldstart.py and bench/artifact.py when they are there, the others from bench/scale.py.
+
+`BENCH_QUICK=1` makes a short pass for development (fewer requests, smaller levels); its
+results say so and are not for committing.
+
 Every loop is bounded in count and in time; all traffic goes to 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import os
-import platform
+import importlib
+import importlib.util
+import inspect
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,21 +40,20 @@ from pathlib import Path
 
 from tests.integration.conftest import LocalStackProcess, start_local_stack, stop_local_stack
 
+from bench import results, scale
+from bench.aws import say
+from bench.results import Figure, percentile
+
 RESULTS = Path(__file__).resolve().parent / "results.md"
+RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
 COMMAND = "`make bench` (runs `.venv/bin/python -m bench`)"
 SETTLE_SECONDS = 0.0
 WAIT_SECONDS = 1  # the workflow's Wait state (StackPollIntervalSeconds in the local stack)
 
-COLD_STARTS = 3
-WARMUP_REQUESTS = 5
-READ_REQUESTS = 200
 READ_BUDGET_SECONDS = 60.0  # per read series
-CREATES = 50
 CREATE_BUDGET_SECONDS = 40.0
 SETTLE_BUDGET_SECONDS = 120.0  # for the 50 accepted creates to finish
-E2E_SEQUENTIAL = 20
 E2E_SEQUENTIAL_BUDGET_SECONDS = 90.0
-E2E_CONCURRENT = 12
 OPERATION_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 0.1
 LIST_LIMIT = 50
@@ -53,6 +61,26 @@ LIST_LIMIT = 50
 
 class BenchError(RuntimeError):
     """The stack answered something a benchmark step cannot go on from."""
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many of each the table's series measure (BENCH_QUICK=1: fewer)."""
+
+    cold_starts: int = 3
+    warmup_requests: int = 5
+    read_requests: int = 200
+    creates: int = 50
+    e2e_sequential: int = 20
+    e2e_concurrent: int = 12
+
+    @classmethod
+    def for_plan(cls, plan: scale.Plan) -> Counts:
+        if not plan.quick:
+            return cls()
+        return cls(
+            cold_starts=1, warmup_requests=3, read_requests=30, creates=10, e2e_sequential=5, e2e_concurrent=4
+        )
 
 
 @dataclass
@@ -74,12 +102,6 @@ class Memory:
 
 
 # Figures ---------------------------------------------------------------------------------
-
-
-def percentile(samples: list[float], p: float) -> float:
-    """Nearest-rank percentile: the smallest sample with at least p% of the samples at or below it."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def ms(seconds: float) -> str:
@@ -219,11 +241,11 @@ def workers_by_function(stack: LocalStackProcess) -> dict[str, int]:
 # Measurements ----------------------------------------------------------------------------
 
 
-def cold_starts() -> tuple[list[float], list[float]]:
+def cold_starts(count: int) -> tuple[list[float], list[float]]:
     """Seconds from Popen to "ready", and the stack's own figure (from main() after its imports)."""
     outside: list[float] = []
     inside: list[float] = []
-    for _ in range(COLD_STARTS):
+    for _ in range(count):
         began = time.monotonic()
         stack = start_local_stack(Path(tempfile.mkdtemp(prefix="bench-")), SETTLE_SECONDS)
         outside.append(time.monotonic() - began)
@@ -237,8 +259,8 @@ def cold_starts() -> tuple[list[float], list[float]]:
     return outside, inside
 
 
-def latencies(call: Callable[[], object], count: int, budget: float) -> list[float]:
-    for _ in range(WARMUP_REQUESTS):
+def latencies(call: Callable[[], object], count: int, warmup: int, budget: float) -> list[float]:
+    for _ in range(warmup):
         call()
     samples: list[float] = []
     deadline = time.monotonic() + budget
@@ -249,12 +271,12 @@ def latencies(call: Callable[[], object], count: int, budget: float) -> list[flo
     return samples
 
 
-def accept_creates(stack: LocalStackProcess) -> tuple[list[float], list[str]]:
+def accept_creates(stack: LocalStackProcess, creates: int) -> tuple[list[float], list[str]]:
     """POST /repositories back to back: the 202's latency, and the operations started."""
     samples: list[float] = []
     operations: list[str] = []
     deadline = time.monotonic() + CREATE_BUDGET_SECONDS
-    for index in range(CREATES):
+    for index in range(creates):
         if time.monotonic() >= deadline:
             break
         began = time.perf_counter()
@@ -313,8 +335,8 @@ def outcome(results: list[Run]) -> tuple[list[float], str]:
 # The run ---------------------------------------------------------------------------------
 
 
-def cold_start_row() -> Row:
-    outside, inside = cold_starts()
+def cold_start_row(count: int) -> Row:
+    outside, inside = cold_starts(count)
     each = ", ".join(f"{seconds:.2f}" for seconds in outside)
     banner = (
         f"; the stack's own banner (from its main() after imports) says {statistics.median(inside):.1f} s"
@@ -340,12 +362,12 @@ def slowest(samples: list[float]) -> str:
     return f"the slowest was #{index + 1} of {len(samples)} ({ms(samples[index])})"
 
 
-def end_to_end_rows(stack: LocalStackProcess, remarks: list[str]) -> tuple[list[Row], int]:
+def end_to_end_rows(stack: LocalStackProcess, remarks: list[str], counts: Counts) -> tuple[list[Row], int]:
     """4: creates one at a time, then a batch at once; the rows and how many creates ran."""
     rows: list[Row] = []
     sequential: list[Run] = []
     deadline = time.monotonic() + E2E_SEQUENTIAL_BUDGET_SECONDS
-    for index in range(E2E_SEQUENTIAL):
+    for index in range(counts.e2e_sequential):
         if time.monotonic() >= deadline:
             break
         sequential.append(end_to_end(stack, f"bench/serial-{index:03d}"))
@@ -354,7 +376,7 @@ def end_to_end_rows(stack: LocalStackProcess, remarks: list[str]) -> tuple[list[
         series_row(
             "Create, end to end, one at a time",
             succeeded,
-            E2E_SEQUENTIAL,
+            counts.e2e_sequential,
             "POST /repositories to the first GET /operations/{id} that answers SUCCEEDED, polling "
             f"every {POLL_SECONDS} s; the workflow waits {WAIT_SECONDS} s (its Wait state) before it "
             "checks the stack, so no create finishes in under 1 s.",
@@ -371,28 +393,30 @@ def end_to_end_rows(stack: LocalStackProcess, remarks: list[str]) -> tuple[list[
         )
 
     began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=E2E_CONCURRENT) as pool:
+    with ThreadPoolExecutor(max_workers=counts.e2e_concurrent) as pool:
         concurrent = list(
-            pool.map(lambda index: end_to_end(stack, f"bench/parallel-{index:03d}"), range(E2E_CONCURRENT))
+            pool.map(
+                lambda index: end_to_end(stack, f"bench/parallel-{index:03d}"), range(counts.e2e_concurrent)
+            )
         )
     wall = time.perf_counter() - began
     succeeded, failed = outcome(concurrent)
     rows.append(
         Row(
-            f"{E2E_CONCURRENT} creates at once, wall time",
-            counted(len(succeeded), E2E_CONCURRENT, failed),
+            f"{counts.e2e_concurrent} creates at once, wall time",
+            counted(len(succeeded), counts.e2e_concurrent, failed),
             secs(wall),
             "-",
             "-",
-            f"First POST to the last SUCCEEDED, {E2E_CONCURRENT} clients in threads, each polling "
+            f"First POST to the last SUCCEEDED, {counts.e2e_concurrent} clients in threads, each polling "
             f"every {POLL_SECONDS} s; the {WAIT_SECONDS} s Wait state applies to each.",
         )
     )
     rows.append(
         series_row(
-            f"{E2E_CONCURRENT} creates at once, per operation",
+            f"{counts.e2e_concurrent} creates at once, per operation",
             succeeded,
-            E2E_CONCURRENT,
+            counts.e2e_concurrent,
             "Each create's own POST-to-SUCCEEDED time in that concurrent run.",
             secs,
             failed,
@@ -433,8 +457,8 @@ def memory_rows(idle: Memory, final: Memory, creates: int) -> list[Row]:
     return rows
 
 
-def measure() -> tuple[list[Row], list[str]]:
-    rows = [cold_start_row()]
+def measure(counts: Counts) -> tuple[list[Row], list[str]]:
+    rows = [cold_start_row(counts.cold_starts)]
     remarks: list[str] = []
 
     stack = start_local_stack(Path(tempfile.mkdtemp(prefix="bench-")), SETTLE_SECONDS)
@@ -443,13 +467,13 @@ def measure() -> tuple[list[Row], list[str]]:
 
         # 3 first, so that the reads find 50 managed repositories; reported after the reads.
         before = workers_by_function(stack).get("create_repository", 0)
-        accepted, operations = accept_creates(stack)
+        accepted, operations = accept_creates(stack, counts.creates)
         after = workers_by_function(stack).get("create_repository", 0)
         accept_row = series_row(
             "POST /repositories → 202",
             accepted,
-            CREATES,
-            f"Mutation acceptance: {CREATES} creates of distinct names sent back to back (validation, "
+            counts.creates,
+            f"Mutation acceptance: {counts.creates} creates of distinct names sent back to back (validation, "
             "ECR and CloudFormation lookups, a scan of the running executions for one on the same "
             "stack, StartExecution); the workflows of the earlier creates run meanwhile.",
         )
@@ -496,16 +520,16 @@ def measure() -> tuple[list[Row], list[str]]:
         ]
         for measurement, module, call, note in reads:
             before = workers_by_function(stack).get(module, 0)
-            samples = latencies(call, READ_REQUESTS, READ_BUDGET_SECONDS)
+            samples = latencies(call, counts.read_requests, counts.warmup_requests, READ_BUDGET_SECONDS)
             after = workers_by_function(stack).get(module, 0)
-            rows.append(series_row(measurement, samples, READ_REQUESTS, note))
+            rows.append(series_row(measurement, samples, counts.read_requests, note))
             remarks.append(
                 f"{measurement}: {slowest(samples)}; its function had {before} worker process(es) "
                 f"before the warm-up and {after} after the series."
             )
         rows.append(accept_row)
 
-        e2e_rows, e2e_creates = end_to_end_rows(stack, remarks)
+        e2e_rows, e2e_creates = end_to_end_rows(stack, remarks, counts)
         rows += e2e_rows
         rows += memory_rows(idle, memory(stack), len(operations) + e2e_creates)
         scaled = {module: count for module, count in sorted(workers_by_function(stack).items()) if count > 1}
@@ -530,25 +554,79 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def report(rows: list[Row], remarks: list[str], started: dt.datetime, seconds: float) -> str:
-    machine = (
-        f"{len(os.sched_getaffinity(0))} CPUs (nproc), Python {platform.python_version()}, "
-        f"{platform.machine()} ({platform.system()})"
+EXTERNAL: dict[str, tuple[str, str, str]] = {
+    # key: (what, unit, goal) of a figure another module measures, for when it is not there
+    "coldstart": (
+        "per function: a fresh process importing its handler and building what it builds at import",
+        "ratio (function / floor)",
+        "worst ratio <= 1.25",
+    ),
+    "artifact": (
+        "zipped size of what `sam build` ships per function",
+        "MB",
+        "<= 5 MB, boto3 and botocore counted if shipped",
+    ),
+}
+
+
+def external(key: str, plan: scale.Plan) -> Figure:
+    """The figure of bench/<key>.py's `measure()`, or one that says why there is none."""
+    what, unit, goal = EXTERNAL[key]
+    name = f"bench.{key}"
+    if importlib.util.find_spec(name) is None:
+        return results.skipped(what, unit, goal, f"bench/{key}.py is not on this branch yet")
+    say(f"{key}: {name}.measure()")
+    try:
+        module = importlib.import_module(name)
+        accepts_quick = "quick" in inspect.signature(module.measure).parameters
+        found = module.measure(quick=plan.quick) if accepts_quick else module.measure()
+        return results.check_shape(key, found)
+    except Exception as error:  # noqa: BLE001 - one figure's failure must not lose the run
+        traceback.print_exc()
+        return results.failed(what, goal, error)
+
+
+def report(
+    rows: list[Row],
+    remarks: list[str],
+    started: dt.datetime,
+    seconds: float,
+    counts: Counts,
+    plan: scale.Plan,
+    figures: dict[str, Figure],
+) -> str:
+    machine = results.machine()
+    described = (
+        f"{machine['cpus_usable']} CPUs (nproc) of {machine['cpu_model'] or 'unknown model'}, "
+        f"{machine['memory_mib']:,} MiB, Python {machine['python']}, {machine['platform']}"
+        if machine["memory_mib"]
+        else f"{machine['cpus_usable']} CPUs (nproc), Python {machine['python']}, {machine['platform']}"
+    )
+    quick = (
+        "\n**A quick run (`BENCH_QUICK=1`): fewer requests and smaller levels, for development; its "
+        "figures are indicative and not for committing.**\n"
+        if plan.quick
+        else ""
     )
     return f"""# Benchmarks: the local stack
-
+{quick}
 - Date (UTC): {started:%Y-%m-%d %H:%M:%S}
-- Machine: {machine}
+- Machine: {described}
 - Command: {COMMAND}; each local stack is `python -m local --port 0 --aws-port 0 --auth iam \
 --settle-seconds {SETTLE_SECONDS:g}` on loopback ports the system picks, every request signed with SigV4
+- Mode: {plan.describe()}
 - Run time: {seconds:.0f} s
+
+Two ways to run it: `make bench`, the full run (about 25 minutes on a 2-core machine), which writes \
+this file and `bench/results.json`; and `BENCH_QUICK=1 make bench`, a short pass for development \
+(about 7 minutes: fewer requests, smaller levels; its results say so and are not for committing).
 
 With `--settle-seconds 0` moto's CloudFormation settles a stack at once, so these figures measure the \
 service and the emulation, not an artificial delay. The workflow's Wait state still lasts {WAIT_SECONDS} s \
 between starting a stack change and checking it, which sets a floor under every end-to-end time.
 
 Latencies are wall-clock times in the benchmark process around one request with urllib (a new TCP \
-connection each, JSON decoding included), one request at a time, after {WARMUP_REQUESTS} warm-up \
+connection each, JSON decoding included), one request at a time, after {counts.warmup_requests} warm-up \
 requests that are not counted; p95 is the nearest-rank percentile. All traffic is to 127.0.0.1.
 
 Each function starts with one worker process; the local stack starts another (up to 4) when an \
@@ -562,17 +640,37 @@ many workers each function had.
 Notes from this run:
 
 {chr(10).join(f"- {remark}" for remark in remarks) or "- none"}
+
+## Figures against their floors
+
+Each figure of issue 8 with its floor: what the same work costs when nothing of the service stands \
+in the way (the AWS calls a route cannot avoid, made directly with boto3 to the same local AWS \
+endpoint, with the route's function's own role and interleaved with the route's requests; the \
+emulated stack's own time; the smallest level), the ratio to it, and the goal. Latencies are p50; \
+every figure's details (p95, counts, each level and route) are in `bench/results.json`, with the \
+machine and the date. bench/scale.py says how each is measured.
+
+{results.figures_table(figures)}
 """
 
 
 def main() -> int:
+    plan = scale.Plan.from_environment()
+    counts = Counts.for_plan(plan)
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
-    rows, remarks = measure()
-    text = report(rows, remarks, started, time.monotonic() - clock)
+    say(f"make bench, {plan.describe()}")
+    rows, remarks = measure(counts)
+    figures: dict[str, Figure] = {key: external(key, plan) for key in EXTERNAL}
+    figures.update(scale.measure(plan))
+    seconds = time.monotonic() - clock
+    text = report(rows, remarks, started, seconds, counts, plan, figures)
     RESULTS.write_text(text)
+    RESULTS_JSON.write_text(
+        results.dumps(results.document(figures, started, seconds, plan.quick, "make bench"))
+    )
     print(text)
-    print(f"written to {RESULTS}", file=sys.stderr)
+    print(f"written to {RESULTS} and {RESULTS_JSON} in {seconds:.0f} s", file=sys.stderr)
     return 0
 
 
