@@ -380,7 +380,18 @@ def list_scale_figure(
     base, top = measured[low]["route_ms"]["p50"], measured[high]["route_ms"]["p50"]
     for record in measured.values():
         record["ratio"] = ratio(record["route_ms"]["p50"], base)
+        if "query_ms" in record:  # what the service adds to its one Query, at this level
+            record["own_ms"] = round(record["route_ms"]["p50"] - record["query_ms"]["p50"], 1)
     value = ratio(top, base)
+    if all("own_ms" in measured[level] for level in (low, high)):
+        query_growth = ratio(measured[high]["query_ms"]["p50"], measured[low]["query_ms"]["p50"])
+        notes = [
+            *notes,
+            f"the direct Query alone grows {query_growth}x from {low:,} to {high:,} (moto's DynamoDB "
+            "goes through every item of the table for a Query of an index; DynamoDB's cost follows "
+            f"the items a Query reads); what the route adds to it: {measured[low]['own_ms']} ms at {low:,}, "
+            f"{measured[high]['own_ms']} ms at {high:,}",
+        ]
     return figure(
         what,
         floor_of(f"the same page with {low:,} managed, p50", base, "ms"),
@@ -817,6 +828,20 @@ def latency_figure(plan: Plan, routes: Mapping[str, Figure]) -> Figure:
     value = measured[worst]["ratio"] if worst else None
     missing = [name for name in items if name not in measured]
     notes = [f"worst: {worst} ({value}x)" if worst else "no route measured"]
+    added = {
+        name: round(item["value"] - item["floor"]["value"], 1)
+        for name, item in measured.items()
+        if item.get("value") is not None and item.get("floor")
+    }
+    if added:
+        # A fixed cost per request, the same whatever the route does: on a fast floor it is a large ratio.
+        notes.append(
+            "what each route adds to its floor, p50: "
+            + ", ".join(f"{name} {ms} ms" for name, ms in added.items())
+            + " (the local API Gateway's SigV4 and IAM check, the Runtime API's hand-off to the "
+            "function's awslambdaric worker and back, the handler's Powertools resolver and logs: "
+            "about the same on every route, so the routes whose floor is one fast call miss the ratio)"
+        )
     if missing:
         notes.append("not measured: " + ", ".join(missing))
     return figure(
