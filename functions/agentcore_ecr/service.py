@@ -464,16 +464,13 @@ class RepositoryService:
         """Take the repository's lock; a holder whose operation is over is taken over."""
         now = datetime.now(UTC)
         holder = self.catalog.acquire(name, operation_id, now)
-        if holder is not None and self._is_over(holder, now):
+        if holder is not None and lock_is_over(self.executions, holder, now):
             holder = self.catalog.acquire(name, operation_id, now, stale=holder.operation_id)
         if holder is not None:
             raise errors.OperationInProgress(
                 f"Operation {holder.operation_id} is still running on this repository; "
                 "retry when it has finished."
             )
-
-    def _is_over(self, holder: LockHolder, now: datetime) -> bool:
-        return lock_is_over(self.executions, holder, now)
 
     @staticmethod
     def _check_stack_idle(stack: Stack | None) -> None:

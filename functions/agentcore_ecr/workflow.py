@@ -297,7 +297,7 @@ class Workflow:
         repository = None
         error = None
         status = task.outcome or "FAILED"
-        current = self.settle_catalog(workflow)
+        current = self.settle_catalog(workflow.repository_name, workflow.operation_id)
         if status == "SUCCEEDED" and workflow.action is not Action.DELETE:
             if current is None:
                 raise errors.NotFound(f"Repository {workflow.repository_name!r} is gone.")
@@ -316,13 +316,12 @@ class Workflow:
             error=error,
         )
 
-    def settle_catalog(self, workflow: WorkflowInput) -> Repository | None:
+    def settle_catalog(self, name: str, operation_id: str) -> Repository | None:
         """At the end of an operation, however it ended: the repository's catalog item as the stack
         and the repository now are (gone if they are), and the operation's lock released.
 
         The repository (None if it is not managed, or no longer exists) is returned.
         """
-        name, operation_id = workflow.repository_name, workflow.operation_id
         try:
             managed = self.reader.find(name)
         except (errors.NotFound, errors.NotManaged):
