@@ -242,7 +242,7 @@ class Aws:
                 types = set()
             if types & ENDED_EVENTS:
                 return "ended"
-            if "WaitStateEntered" in types:
+            if "TaskSubmitted" in types:  # AwaitStack: waiting on the stack
                 if not stop:
                     return "waiting"
                 sfn.stop_execution(

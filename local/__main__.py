@@ -61,6 +61,13 @@ def main() -> int:
         help="how long a stack reports *_IN_PROGRESS after each change (the Wait loop runs meanwhile)",
     )
     parser.add_argument(
+        "--poll-seconds",
+        type=int,
+        default=int(os.environ.get("POLL_SECONDS", "1")),
+        help="StackPollIntervalSeconds: how long a wait lasts without the stack's status event, before "
+        "the workflow checks the stack itself",
+    )
+    parser.add_argument(
         "--auth",
         choices=["none", "iam"],
         default=os.environ.get("AUTH") or "none",
@@ -88,6 +95,7 @@ def main() -> int:
             port=args.port,
             aws_port=args.aws_port,
             settle_seconds=args.settle_seconds,
+            poll_interval_seconds=args.poll_seconds,
             iam_auth=args.auth == "iam",
             state_dir=args.state_dir,
             template=args.template,

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 import pytest
 from local import emulator
-from local.emulator import faults
+from local.emulator import faults, stack_events
 from local.emulator.stepfunctions import stop_executions
 from moto import mock_aws
 
@@ -63,13 +63,14 @@ def aws() -> Iterator[None]:
     with mock_aws(config=cast("Any", MOTO_CONFIG)):
         yield
         leaked = stop_executions()
+        stack_events.cancel()
     faults.clear()
     emulator.options.settle_seconds = 0
     assert not leaked, f"executions still running after the test: {leaked}"
 
 
 @pytest.fixture
-def deployment(aws: None, monkeypatch: pytest.MonkeyPatch) -> Deployment:
+def deployment(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
     from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: PLC0415
 
     deployed = Deployment(load_template())
@@ -77,7 +78,11 @@ def deployment(aws: None, monkeypatch: pytest.MonkeyPatch) -> Deployment:
     monkeypatch.setattr(
         LambdaSimpleBackend, "invoke", lambda _self, *args: deployed.invoke_from_workflow(*args)
     )
+    monkeypatch.setattr(emulator.options, "invoke_async", deployed.invoke_async)
     monkeypatch.setenv("STATE_MACHINE_ARN", deployed.state_machine_arn)
     monkeypatch.setenv("CATALOG_TABLE_NAME", CATALOG_TABLE_NAME)
     wiring.reset()
-    return deployed
+    yield deployed
+    stop_executions()
+    stack_events.cancel()
+    deployed.drain()

@@ -1,7 +1,9 @@
 """What template.yaml deploys, built in moto for the unit tests: functions, workflow, bus.
 
 The state machine is the real ASL with its DefinitionSubstitutions taken from template.yaml, and
-moto's Lambda invocations run the real handler named in the template, in this process.
+moto's Lambda invocations run the real handler named in the template, in this process. The rule
+that brings CloudFormation's status events to StackStatusChangedFunction is the template's, on
+the default bus, and its invocations (asynchronous, as EventBridge makes them) run in a thread.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import copy
 import importlib
 import io
 import json
+import logging
+import threading
 import time
 import uuid
 import zipfile
@@ -28,6 +32,27 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 RESULT_TYPES = ["Repository Operation Succeeded", "Repository Operation Failed"]
 CATALOG_TABLE_NAME = "agentcore-ecr-catalog"
+STACK_STATUS_RULE = "stack-status-changed"
+PSEUDO_PARAMETERS = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "StackNamePrefix": "agentcore",
+}
+
+
+def resolve(node: Any) -> Any:
+    """A value of the template with its `Fn::Sub`s of pseudo parameters resolved."""
+    if isinstance(node, dict) and set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+        text = node["Fn::Sub"]
+        for name, value in PSEUDO_PARAMETERS.items():
+            text = text.replace("${" + name + "}", value)
+        return text
+    if isinstance(node, dict):
+        return {key: resolve(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [resolve(value) for value in node]
+    return node
 
 
 def load_template(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
@@ -88,6 +113,8 @@ class Deployment:
         self.cfn = boto3.client("cloudformation", region_name=self.region)
         self.state_machine_arn = ""
         self.results_queue_url = ""
+        self._async: list[threading.Thread] = []
+        self.async_results: list[tuple[str, Any]] = []  # (function, what its handler returned)
 
     # Setup ------------------------------------------------------------------------------
 
@@ -121,6 +148,7 @@ class Deployment:
         self.events.put_targets(
             Rule="results", EventBusName=bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}]
         )
+        self.deploy_stack_status_rule(arns["StackStatusChangedFunction"])
         workflow = self.template["Resources"]["RepositoryWorkflow"]["Properties"]
         definition = (ROOT / workflow["DefinitionUri"]).read_text()
         for key, value in workflow["DefinitionSubstitutions"].items():
@@ -135,6 +163,33 @@ class Deployment:
         self.state_machine_arn = self.sfn.create_state_machine(
             name="agentcore-ecr-repository-workflow", definition=definition, roleArn=role
         )["stateMachineArn"]
+
+    def deploy_stack_status_rule(self, function_arn: str) -> None:
+        function = self.template["Resources"]["StackStatusChangedFunction"]["Properties"]
+        pattern = resolve(function["Events"]["StackStatusChanged"]["Properties"]["Pattern"])
+        self.events.put_rule(Name=STACK_STATUS_RULE, EventPattern=json.dumps(pattern))
+        self.events.put_targets(Rule=STACK_STATUS_RULE, Targets=[{"Id": "function", "Arn": function_arn}])
+
+    def invoke_async(self, function: str, payload: bytes, dead_letter_arn: str | None) -> None:
+        """EventBridge's invocation of a Lambda target: the handler, in a thread of its own."""
+
+        def run() -> None:
+            try:
+                self.async_results.append(
+                    (function, run_handler(self.handlers[function], json.loads(payload), function))
+                )
+            except Exception:  # Lambda would retry; the waiting execution polls anyway
+                logging.getLogger(__name__).exception("%s failed on an event", function)
+
+        thread = threading.Thread(target=run, name=f"async-{function}", daemon=True)
+        self._async.append(thread)
+        thread.start()
+
+    def drain(self, timeout: float = 10) -> None:
+        """Wait for the asynchronous invocations under way."""
+        for thread in self._async:
+            thread.join(timeout)
+        self._async.clear()
 
     def create_catalog(self) -> None:
         """The catalog table with the template's keys and indexes."""

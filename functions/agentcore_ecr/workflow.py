@@ -1,7 +1,9 @@
-"""The workflow's task steps: start a stack change, check a stack, finish the operation.
+"""The workflow's task steps: start a stack change, wait on it, finish the operation.
 
-Each step is short and idempotent; the state machine does the waiting (a `Wait` state that
-loops on `check_stack`), the retrying (`Retry` blocks) and the emitting of result events.
+Each step is short and idempotent; the state machine does the waiting, the retrying (`Retry`
+blocks) and the emitting of result events. A wait is a `.waitForTaskToken` task (`await_stack`)
+that CloudFormation's status event for the stack ends (`stack_status_changed`), with a timeout of
+one poll interval, after which `recheck_stack` looks at the stack itself: polling is the fallback.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentcore_ecr.aws.catalog import Catalog
+from agentcore_ecr.aws.catalog import Catalog, Wait
 from agentcore_ecr.aws.cloudformation import ChangeAlreadyMadeError, Stack, Stacks
 from agentcore_ecr.aws.ecr import Ecr
+from agentcore_ecr.aws.stepfunctions import Tasks
 from agentcore_ecr.config import Settings
 from agentcore_ecr.domain import errors, stack_status
 from agentcore_ecr.domain import stack as stack_rules
@@ -25,6 +28,7 @@ from agentcore_ecr.domain.models import (
     StackCheck,
     StackPhase,
     StackState,
+    StackStatusChange,
     TaskRequest,
     WorkflowInput,
 )
@@ -40,6 +44,7 @@ COMPLETE_STATUSES = {
 }
 IMAGES_PER_PURGE = 1000  # images one PURGE step deletes (10 BatchDeleteImage calls)
 CLOCK_SKEW = timedelta(seconds=5)  # between the execution's start time and the stack events' times
+WAIT_LIFETIME = timedelta(days=2)  # a wait's item outlives any execution (24 h at most), then expires
 
 
 class Workflow:
@@ -50,12 +55,20 @@ class Workflow:
         ecr: Ecr,
         reader: RepositoryReader,
         catalog: Catalog | None = None,
+        tasks: Tasks | None = None,
     ) -> None:
         self.settings = settings
         self.stacks = stacks
         self.ecr = ecr
         self.reader = reader
         self._catalog = catalog
+        self._tasks = tasks
+
+    @property
+    def tasks(self) -> Tasks:
+        if self._tasks is None:
+            self._tasks = Tasks()
+        return self._tasks
 
     @property
     def catalog(self) -> Catalog:
@@ -228,8 +241,75 @@ class Workflow:
             phase=phase,
             settled=settled,
             final=phase.final,
-            wait_seconds=self.settings.poll_interval_seconds,
+            wait_seconds=next_wait_seconds(self.settings.poll_interval_seconds, 0),
         )
+
+    # AwaitStack, and the stack's status event ---------------------------------------------
+
+    def await_stack(self, task: TaskRequest) -> StackCheck:
+        """Wait on the stack: leave the task token where the stack's status event finds it (the
+        catalog, under the stack id), then look at the stack once.
+
+        A stack that settled before the token was there is seen by that look, and the task is
+        resumed at once; one that settles later announces it, and `stack_status_changed` resumes
+        the task. No wake-up is lost between the two. Without either, the task times out after one
+        poll interval and the workflow checks the stack itself (`recheck_stack`).
+        """
+        stack_id, token = self._stack_of(task), task.task_token
+        if token is None:
+            raise errors.ValidationError("await_stack needs the task's token.")
+        assert task.change is not None  # _stack_of checked it
+        operation_id = task.workflow.operation_id
+        wait = Wait(
+            stack_id=stack_id,
+            task_token=token,
+            request_token=task.change.phase.request_token(operation_id),
+            operation_id=operation_id,
+            task=task.model_copy(update={"task_token": None}).model_dump_json(by_alias=True),
+        )
+        self.catalog.watch(wait, datetime.now(UTC) + WAIT_LIFETIME)
+        check = self.check_stack(task)
+        if check.state is not StackState.IN_PROGRESS:
+            self.tasks.resume(token, check.to_json_dict())
+            self.catalog.unwatch(stack_id, task_token=token)
+        return check
+
+    def stack_status_changed(self, change: StackStatusChange) -> StackCheck | None:
+        """CloudFormation's status event for a stack: resume the execution waiting on that change.
+
+        Only a settled status of the very change waited on (its ClientRequestToken) ends a wait;
+        intermediate statuses, stacks nobody waits on, older changes and duplicates do nothing.
+        Returns the check the wait was resumed with, if one was.
+        """
+        status = change.status_details.status
+        if stack_status.in_progress(status):
+            return None
+        wait = self.catalog.waiting(change.stack_id)
+        if wait is None or wait.request_token != change.client_request_token:
+            return None
+        task = TaskRequest.model_validate_json(wait.task)
+        stack = Stack(
+            stack_id=change.stack_id,
+            name=stack_name_of(change.stack_id),
+            status=status,
+            created_at=task.started_at,
+            status_reason=change.status_details.status_reason or None,
+        )
+        check = self._settled(task, stack)
+        resumed = self.tasks.resume(wait.task_token, check.to_json_dict())
+        self.catalog.unwatch(change.stack_id, task_token=wait.task_token)
+        return check if resumed else None
+
+    def recheck_stack(self, task: TaskRequest) -> StackCheck:
+        """The wait timed out (no status event came): its item goes, and the stack is looked at."""
+        self.catalog.unwatch(self._stack_of(task), operation_id=task.workflow.operation_id)
+        return self.check_stack(task)
+
+    @staticmethod
+    def _stack_of(task: TaskRequest) -> str:
+        if task.change is None or task.change.stack_id is None:
+            raise errors.ValidationError("A wait needs the change that start_stack_change made.")
+        return task.change.stack_id
 
     # CheckStack --------------------------------------------------------------------------
 
@@ -256,6 +336,12 @@ class Workflow:
                 stack_status=stack.status,
                 wait_seconds=next_wait_seconds(self.settings.poll_interval_seconds, elapsed.total_seconds()),
             )
+        return self._settled(task, stack)
+
+    def _settled(self, task: TaskRequest, stack: Stack) -> StackCheck:
+        """The check of a stack that has settled: complete for this phase, or failed and why."""
+        assert task.change is not None
+        change = task.change
         if stack.status in COMPLETE_STATUSES.get(change.phase, ()):
             return StackCheck(state=StackState.COMPLETE, stack_status=stack.status)
         return StackCheck(
@@ -330,6 +416,11 @@ class Workflow:
         repository = managed.to_model()
         self.catalog.record(repository, managed.stack.stack_id, operation_id, release=True)
         return repository
+
+
+def stack_name_of(stack_id: str) -> str:
+    """`arn:aws:cloudformation:{region}:{account}:stack/{name}/{uuid}` -> `{name}`."""
+    return stack_id.split(":stack/", 1)[-1].split("/", 1)[0]
 
 
 def error_from(caught: dict[str, Any]) -> OperationError:

@@ -89,6 +89,19 @@ test process). The product code never knows: it talks to what looks like AWS.
    the repository a second time and failed with RepositoryAlreadyExistsException, a 500. AWS
    answers DescribeStacks from the stack's recorded state and never makes a resource for it; here
    CloudFormation's API calls run one at a time, so each sees the others whole.
+22. STACK_STATUS_EVENTS - moto's CloudFormation emits no events. AWS sends a `CloudFormation Stack
+   Status Change` event to the account's default bus each time a stack's status changes, with
+   `stack-id`, `status-details.status`, `status-details.status-reason` and the operation's
+   `client-request-token` (CloudFormation User Guide, "Stack Status Change event detail"). Here
+   each status is announced when the call that set it returns, and the one a stack settles in
+   when it reports it (after `settle_seconds`, patch 10); best-effort delivery, as on AWS.
+23. DISABLED_RULES_SILENT - moto's EventBridge delivers events to a rule's targets whatever the
+   rule's state. AWS delivers nothing to a disabled rule's targets (EventBridge API Reference,
+   DisableRule: "a disabled rule won't match any events").
+24. STOP_ENDS_A_CALLBACK_WAIT - moto's StopExecution leaves a task that waits for its token
+   (`.waitForTaskToken`) waiting until its timeout, and the timeout's error then ends the execution
+   FAILED. AWS stops the execution at once, ABORTED, and its task token no longer resumes anything
+   (Step Functions API Reference, StopExecution; SendTaskSuccess answers TaskTimedOut).
 
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
 operation, and see the retries the service makes.
@@ -124,6 +137,9 @@ PATCHES = (
     "EXECUTION_STATUS_EVENTS",
     "EVENT_HAS_ACCOUNT",
     "STACK_CALLS_ATOMIC",
+    "STACK_STATUS_EVENTS",
+    "DISABLED_RULES_SILENT",
+    "STOP_ENDS_A_CALLBACK_WAIT",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -135,9 +151,9 @@ def apply() -> None:
     if _applied:
         return
     ecr.apply()  # 1
-    cloudformation.apply()  # 2-7, 10-14, 18, 21
-    functions.apply()  # 8, 9, 20
+    cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events)
+    functions.apply()  # 8, 9, 20, 23
     access.apply()  # 15, 17
-    stepfunctions.apply()  # 16, 19
+    stepfunctions.apply()  # 16, 19, 24
     faults.apply()
     _applied = True

@@ -21,7 +21,7 @@ from functools import cache
 from typing import Any
 
 from local import iam
-from local.emulator import access
+from local.emulator import access, stack_events
 from local.emulator.options import options
 
 # AWS's rule, written out here on its own: the product's domain/stack_status.py states it too, and
@@ -727,8 +727,16 @@ def _settled_status(stack: Any) -> str:
     return str(stack.__dict__.get("_status", ""))
 
 
+def _settles_at(stack: Any) -> float:
+    return float(stack.__dict__.get("_settles_at", 0.0))
+
+
 def _settling(stack: Any) -> bool:
-    return time.monotonic() < float(stack.__dict__.get("_settles_at", 0.0))
+    return time.monotonic() < _settles_at(stack)
+
+
+def _shown_while_settling(status: str) -> str:
+    return _IN_PROGRESS.get(status, status)
 
 
 def _hold(stack: Any) -> None:
@@ -748,7 +756,11 @@ def _patch_settle_delay() -> None:
         return status
 
     def set_status(self: Any, value: str) -> None:
+        changed = self.__dict__.get("_status") != value
         self.__dict__["_status"] = value
+        if changed:  # 22: announced when the API call returns
+            operation = _operation.get()
+            stack_events.changed(self, value, operation.token if operation else self.__dict__.get(LAST_TOKEN))
 
     cfn.Stack.status = property(get_status, set_status)  # type: ignore[assignment]
 
@@ -766,8 +778,11 @@ def _patch_atomic_calls() -> None:
 
     def call_action(self: Any) -> Any:
         with _api_lock:
-            # BaseResponse's, looked up at each call: patch 15 replaces it after this one.
-            return BaseResponse.call_action(self)
+            try:
+                # BaseResponse's, looked up at each call: patch 15 replaces it after this one.
+                return BaseResponse.call_action(self)
+            finally:
+                stack_events.flush(_settles_at, _shown_while_settling)  # 22
 
     CloudFormationResponse.call_action = call_action  # type: ignore[method-assign]
 

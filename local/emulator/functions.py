@@ -1,5 +1,6 @@
 """Patches 8, LAMBDA_RUNS_HANDLERS, and 9, EVENTBRIDGE_TO_LAMBDA: Lambda without Docker; 20,
-EVENT_HAS_ACCOUNT: the events EventBridge delivers carry their account."""
+EVENT_HAS_ACCOUNT: the events EventBridge delivers carry their account; 23, DISABLED_RULES_SILENT:
+a disabled rule delivers nothing."""
 
 from __future__ import annotations
 
@@ -63,6 +64,8 @@ def _patch_eventbridge_lambda_targets() -> None:
     original = events.Rule.send_to_targets
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        if getattr(self, "state", "ENABLED") != "ENABLED":  # 23: a disabled rule delivers nothing
+            return
         lambdas = [target for target in self.targets if target["Arn"].startswith("arn:aws:lambda:")]
         others = copy.copy(self)  # moto raises on a Lambda target: give it the other targets only
         others.targets = [target for target in self.targets if target not in lambdas]

@@ -1,6 +1,8 @@
 """Patch 16, STATE_MACHINE_ROLE: Step Functions calls its task integrations as the state machine's
 role; patch 19, EXECUTION_STATUS_EVENTS: a Standard execution's status changes are events on the
-default bus. Also `stop_executions()`, which tests use so that no execution outlives its test."""
+default bus; patch 24, STOP_ENDS_A_CALLBACK_WAIT: StopExecution aborts an execution whose task
+waits for its token. Also `stop_executions()`, which tests use so that no execution outlives its
+test."""
 
 from __future__ import annotations
 
@@ -71,6 +73,30 @@ def apply() -> None:
         ):
             module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
     _patch_status_events()
+    _patch_stop_during_callback()
+
+
+def _patch_stop_during_callback() -> None:
+    """24. STOP_ENDS_A_CALLBACK_WAIT: moto's StopExecution leaves a `.waitForTaskToken` task waiting
+    until its timeout, whose error then ends the execution FAILED."""
+    from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped  # noqa: PLC0415
+
+    original_set_stop = Environment.set_stop
+    original_set_error = Environment.set_error
+
+    def set_stop(self: Any, stop_date: Any, cause: str | None, error: str | None) -> None:
+        original_set_stop(self, stop_date, cause, error)
+        for endpoint in list(self.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()  # the waiting task wakes up, and finds its execution stopped
+
+    def set_error(self: Any, error: Any) -> None:
+        if isinstance(self._program_state, ProgramStopped):
+            return  # stopped is how it ended: what its task raised on waking changes nothing
+        original_set_error(self, error)
+
+    Environment.set_stop = set_stop  # type: ignore[method-assign]
+    Environment.set_error = set_error  # type: ignore[method-assign]
 
 
 def _epoch_ms(moment: Any) -> int | None:

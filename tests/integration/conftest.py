@@ -108,15 +108,15 @@ class LocalStackProcess:
 
 
 def abort_while_waiting(local: LocalStackProcess, operation_id: str) -> None:
-    """StopExecution once the operation's execution waits on its stack (its Wait state: at least
-    one poll interval; moto cannot stop an execution that is still setting up)."""
+    """StopExecution once the operation's execution waits on its stack (its AwaitStack task; moto
+    cannot stop an execution that is still setting up)."""
     sfn = local.client("stepfunctions")
     machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
     head, _, name = machine.rpartition(":stateMachine:")
     arn = f"{head}:execution:{name}:{operation_id}"
     for _ in range(400):
         history = sfn.get_execution_history(executionArn=arn)["events"]
-        if any(event["type"] == "WaitStateEntered" for event in history):
+        if any(event["type"] == "TaskSubmitted" for event in history):  # AwaitStack's function was called
             sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by a test")
             return
         time.sleep(0.02)

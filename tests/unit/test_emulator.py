@@ -752,3 +752,161 @@ def test_a_stack_described_while_it_is_created_is_seen_whole(
     assert isinstance(described[0], dict), described[0]
     assert described[0]["StackStatus"] == "CREATE_COMPLETE"
     assert repository_exists(ecr)
+
+
+# 22. STACK_STATUS_EVENTS ----------------------------------------------------------------------
+
+
+def stack_events_queue() -> tuple[Any, str]:
+    """A queue behind a rule on the default bus for CloudFormation's stack status events."""
+    sqs, events = boto3.client("sqs", region_name=REGION), boto3.client("events", region_name=REGION)
+    url = sqs.create_queue(QueueName="stack-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["aws.cloudformation"], "detail-type": ["CloudFormation Stack Status Change"]}
+    events.put_rule(Name="stacks", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="stacks", Targets=[{"Id": "q", "Arn": arn}])
+    return sqs, url
+
+
+def statuses(events: list[dict[str, Any]]) -> list[str]:
+    return [event["detail"]["status-details"]["status"] for event in events]
+
+
+def test_a_stack_announces_each_status_on_the_default_bus(cfn: Any, ecr: Any) -> None:
+    """AWS: `CloudFormation Stack Status Change` events with the stack id, the status and its reason,
+    and the ClientRequestToken of the operation that made the change."""
+    sqs, url = stack_events_queue()
+    stack_id = cfn.create_stack(
+        StackName=STACK, TemplateBody=template(), Parameters=parameters(), ClientRequestToken="create-1"
+    )["StackId"]
+    cfn.update_stack(
+        StackName=STACK,
+        TemplateBody=template(),
+        Parameters=parameters(MaxImageCount="2"),
+        ClientRequestToken="u-1",
+    )
+    cfn.delete_stack(StackName=STACK, ClientRequestToken="delete-1")
+
+    events = drain(sqs, url, 6)
+
+    assert statuses(events) == [
+        "CREATE_IN_PROGRESS",
+        "CREATE_COMPLETE",
+        "UPDATE_IN_PROGRESS",
+        "UPDATE_COMPLETE",
+        "DELETE_IN_PROGRESS",
+        "DELETE_COMPLETE",
+    ]
+    assert [event["detail"]["client-request-token"] for event in events] == [
+        "create-1",
+        "create-1",
+        "u-1",
+        "u-1",
+        "delete-1",
+        "delete-1",
+    ]
+    for event in events:
+        assert event["source"] == "aws.cloudformation"
+        assert event["detail-type"] == "CloudFormation Stack Status Change"
+        assert event["resources"] == [stack_id]
+        assert event["detail"]["stack-id"] == stack_id
+        assert isinstance(event["detail"]["status-details"]["status-reason"], str)
+    assert events[0]["detail"]["status-details"]["status-reason"] == "User Initiated"
+
+
+def test_a_failed_create_announces_its_rollback_and_the_reason(cfn: Any, ecr: Any) -> None:
+    sqs, url = stack_events_queue()
+    ecr.create_repository(repositoryName=NAME)  # CloudFormation cannot create it again
+
+    create(cfn)
+
+    events = drain(sqs, url, 3)
+    assert statuses(events) == ["CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE"]
+    assert "Repository" in events[1]["detail"]["status-details"]["status-reason"]
+
+
+def test_a_settling_stack_announces_its_end_when_it_reports_it(
+    cfn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The end is announced when DescribeStacks shows it, not when moto made it (inside the call)."""
+    sqs, url = stack_events_queue()
+    monkeypatch.setattr(emulator.options, "settle_seconds", 0.5)
+
+    create(cfn)
+
+    assert statuses(drain(sqs, url, 1)) == ["CREATE_IN_PROGRESS"]
+    assert status(cfn) == "CREATE_IN_PROGRESS"
+    [complete] = drain(sqs, url, 1)
+    assert complete["detail"]["status-details"]["status"] == "CREATE_COMPLETE"
+    assert status(cfn) == "CREATE_COMPLETE"
+
+
+def test_a_delete_announces_its_progress_even_when_it_settles_at_once(cfn: Any) -> None:
+    sqs, url = stack_events_queue()
+    create(cfn)
+    drain(sqs, url, 2)
+
+    cfn.delete_stack(StackName=STACK)
+
+    assert statuses(drain(sqs, url, 2)) == ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+
+
+# 23. DISABLED_RULES_SILENT --------------------------------------------------------------------
+
+
+def test_a_disabled_rule_delivers_nothing(cfn: Any) -> None:
+    """AWS: "A disabled rule won't match any events" (DisableRule); enabled again, it delivers."""
+    sqs, url = stack_events_queue()
+    events = boto3.client("events", region_name=REGION)
+    events.disable_rule(Name="stacks")
+
+    create(cfn)
+
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)
+    events.enable_rule(Name="stacks")
+    cfn.delete_stack(StackName=STACK)
+    assert statuses(drain(sqs, url, 2)) == ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+
+
+# 24. STOP_ENDS_A_CALLBACK_WAIT ----------------------------------------------------------------
+
+
+def test_stopping_an_execution_whose_task_waits_for_its_token_aborts_it(
+    invoked: list[tuple[str, bytes]],
+) -> None:
+    """AWS: StopExecution ends the execution ABORTED at once, though its task waits for a callback
+    (for up to an hour here); the task's token then resumes nothing."""
+    function = create_function("waits-for-a-callback")
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": function, "Payload": {"token.$": "$$.Task.Token"}},
+        "TimeoutSeconds": 3600,
+        "End": True,
+    }
+    machine = sfn.create_state_machine(
+        name="waits",
+        definition=json.dumps({"StartAt": "Callback", "States": {"Callback": task}}),
+        roleArn="arn:aws:iam::123456789012:role/any",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, name="run-1")["executionArn"]
+    for _ in range(200):
+        if any(
+            e["type"] == "TaskSubmitted" for e in sfn.get_execution_history(executionArn=execution)["events"]
+        ):
+            break
+        time.sleep(0.02)
+
+    sfn.stop_execution(executionArn=execution, error="Operator", cause="stopped by a test")
+
+    for _ in range(100):
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    assert described["status"] == "ABORTED"
+    token = json.loads(invoked[0][1])["token"]
+    with pytest.raises(ClientError) as refused:
+        sfn.send_task_success(taskToken=token, output="{}")
+    assert refused.value.response["Error"]["Code"] in {"TaskTimedOut", "InvalidToken"}

@@ -27,6 +27,7 @@ TASK_EVENTS = [
     "start_stack_change_create",
     "start_stack_change_delete_force",
     "check_stack",
+    "await_stack",
     "finalize_operation_succeeded",
     "finalize_operation_failed",
 ]
@@ -39,6 +40,7 @@ def test_every_event_file_is_used_here() -> None:
         "provisioning_intake_invalid",
         "operation_stopped",
         "repair_catalog",
+        "stack_status_changed",
     }
 
 
@@ -53,6 +55,7 @@ def test_every_function_has_an_event() -> None:
         "FinalizeOperationFunction",
         "OperationStoppedFunction",
         "RepairCatalogFunction",
+        "StackStatusChangedFunction",
     }
     assert covered == set(handlers)
 
@@ -83,6 +86,12 @@ def test_the_task_events_drive_one_operation(deployment: Deployment) -> None:
     check_event["change"] = change
     check = deployment.invoke("CheckStackFunction", check_event)
     assert check["state"] == "COMPLETE"
+    # The same step as AwaitStack calls it: the stack has settled, so the wait (whose token is not
+    # a live task's here) is resumed at once and its item is gone.
+    await_event: dict[str, Any] = load_event("await_stack")
+    await_event["change"] = change
+    assert deployment.invoke("CheckStackFunction", await_event) == check
+    assert deployment.catalog_item(change["stackId"]) is None
 
     succeeded = deployment.invoke("FinalizeOperationFunction", load_event("finalize_operation_succeeded"))
     assert succeeded["status"] == "SUCCEEDED"
@@ -108,3 +117,9 @@ def test_the_stopped_execution_event_gives_an_aborted_operation(deployment: Depl
     assert operation["error"]["code"] == "Aborted"
     assert operation["repositoryName"] == "team/agent-c"
     assert [event["detail"] for event in deployment.result_events()] == [operation]
+
+
+def test_the_stack_status_event_resumes_no_one_on_an_empty_account(deployment: Deployment) -> None:
+    assert deployment.invoke("StackStatusChangedFunction", load_event("stack_status_changed")) == {
+        "resumed": False
+    }

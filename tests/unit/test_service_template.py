@@ -109,7 +109,7 @@ def test_each_function_reserves_the_parameters_concurrency(
         for function in local.functions()
     }
 
-    assert len(settings) == 14  # every function of the template
+    assert len(settings) == 15  # every function of the template
     assert all((value if value is None else int(value)) == expected for value in settings.values())
 
 
@@ -127,16 +127,20 @@ def test_the_api_writes_json_access_logs_naming_the_caller(translated: dict[str,
 
 
 def test_only_asynchronously_invoked_functions_have_a_dead_letter_queue(translated: dict[str, Any]) -> None:
-    """API Gateway and the workflow invoke synchronously; EventBridge invokes the intake and
-    OperationStoppedFunction asynchronously, and Lambda sends an event that failed its retries to
-    the queue."""
+    """API Gateway and the workflow invoke synchronously; EventBridge invokes the intake,
+    OperationStoppedFunction and StackStatusChangedFunction asynchronously, and Lambda sends an
+    event that failed its retries to the queue."""
     functions = {n: r for n, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
 
     with_queue = {
         name for name, function in functions.items() if "DeadLetterConfig" in function["Properties"]
     }
 
-    assert with_queue == {"ProvisioningIntakeFunction", "OperationStoppedFunction"}
+    assert with_queue == {
+        "ProvisioningIntakeFunction",
+        "OperationStoppedFunction",
+        "StackStatusChangedFunction",
+    }
 
 
 def test_every_checkov_suppression_says_why(template: dict[str, Any]) -> None:

@@ -55,10 +55,10 @@ def waiting(deployment: Deployment, operation_id: str) -> None:
     arn = deployment.execution_arn(operation_id)
     for _ in range(200):
         history = deployment.sfn.get_execution_history(executionArn=arn)["events"]
-        if any(event["type"] == "WaitStateEntered" for event in history):
+        if any(event["type"] == "TaskSubmitted" for event in history):  # in AwaitStack
             return
         time.sleep(0.05)
-    raise AssertionError(f"{operation_id} never reached its Wait state")
+    raise AssertionError(f"{operation_id} never waited on its stack")
 
 
 def test_an_aborted_operation_ends_in_a_failed_event(deployment: Deployment) -> None:

@@ -10,6 +10,12 @@ One item per repository name (ECR names are unique in an account and region):
 - `operationId`, `operationStartedAt`: the lock, held by the operation that runs on the
   repository; `lastOperationId`: the one before.
 
+While an operation waits on a stack, one more item, keyed by the stack's id (a stack ARN, which no
+repository name can be): `kind` "wait", the `taskToken` that resumes the waiting execution, the
+`requestToken` of the stack change it waits on, the `operationId`, the workflow `task` (JSON) and
+`expiresAt`, the table's time to live, for a wait whose execution was stopped. The status event of
+the stack finds it by the stack id alone, with one strongly consistent read.
+
 The stack stays the source of truth; everything here can be rebuilt from the stacks (repair).
 """
 
@@ -30,6 +36,7 @@ BY_NAME = "ByName"
 BY_ENVIRONMENT = "ByEnvironment"
 CONDITION_FAILED = "ConditionalCheckFailedException"
 NOT_LOCKED_OR_MINE = "attribute_not_exists(operationId) OR operationId = :op"
+WAIT = "wait"  # `kind` of a wait's item
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,17 @@ def _holder(item: dict[str, Any] | None) -> LockHolder | None:
         operation_id=str(item["operationId"]["S"]),
         started_at=datetime.fromisoformat(started) if started else None,
     )
+
+
+@dataclass(frozen=True)
+class Wait:
+    """An execution waiting on a stack: what resumes it, and the change it waits on."""
+
+    stack_id: str
+    task_token: str
+    request_token: str
+    operation_id: str
+    task: str  # the workflow task (TaskRequest JSON, without its token)
 
 
 class Catalog:
@@ -132,6 +150,52 @@ class Catalog:
                 ConditionExpression="operationId = :op",
                 ExpressionAttributeValues=values,
             )
+
+    # Waits on stacks ------------------------------------------------------------------------
+
+    def watch(self, wait: Wait, expires_at: datetime) -> None:
+        """Leave the task token where the stack's status event finds it (replacing an older wait)."""
+        self._call(
+            "put_item",
+            Item={
+                "name": {"S": wait.stack_id},
+                "kind": {"S": WAIT},
+                "taskToken": {"S": wait.task_token},
+                "requestToken": {"S": wait.request_token},
+                "operationId": {"S": wait.operation_id},
+                "task": {"S": wait.task},
+                "expiresAt": {"N": str(int(expires_at.timestamp()))},
+            },
+        )
+
+    def waiting(self, stack_id: str) -> Wait | None:
+        item = self._call("get_item", Key={"name": {"S": stack_id}}, ConsistentRead=True).get("Item")
+        if not item or _string(item, "kind") != WAIT:
+            return None
+        return Wait(
+            stack_id=stack_id,
+            task_token=str(_string(item, "taskToken")),
+            request_token=str(_string(item, "requestToken")),
+            operation_id=str(_string(item, "operationId")),
+            task=str(_string(item, "task")),
+        )
+
+    def unwatch(
+        self, stack_id: str, *, task_token: str | None = None, operation_id: str | None = None
+    ) -> bool:
+        """The wait is over: remove it if it is still the one with `task_token` (or of `operation_id`)."""
+        attribute, value = (
+            ("taskToken", task_token) if task_token is not None else ("operationId", operation_id)
+        )
+        if value is None:
+            raise ValueError("unwatch needs the wait's task token or operation id")
+        return self._conditional(
+            "delete_item",
+            Key={"name": {"S": stack_id}},
+            ConditionExpression="#kind = :wait AND #held = :value",
+            ExpressionAttributeNames={"#kind": "kind", "#held": attribute},
+            ExpressionAttributeValues={":wait": {"S": WAIT}, ":value": {"S": value}},
+        )
 
     # The items -----------------------------------------------------------------------------
 
@@ -205,12 +269,15 @@ class Catalog:
         return items[:limit], len(items) > limit
 
     def items(self) -> Iterator[CatalogItem]:
-        """Every item (the repair reads them all: its cost is the account's, on purpose)."""
+        """Every repository's item (the repair reads them all: its cost is the account's, on purpose).
+
+        Waits are not repositories: each goes when its wait ends, or with its time to live."""
         paginator = self._client.get_paginator("scan")
         try:
             for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True):
                 for item in page.get("Items", []):
-                    yield CatalogItem.from_item(item)
+                    if _string(item, "kind") != WAIT:
+                        yield CatalogItem.from_item(item)
         except ClientError as error:
             raise_if_throttled(error)
             raise

@@ -71,3 +71,25 @@ class Executions:
             error=item.get("error"),
             cause=item.get("cause"),
         )
+
+
+# SendTaskSuccess for a task that has already ended (resumed by another, or timed out) or never was.
+TASK_OVER = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+
+
+class Tasks:
+    """The tasks of executions that wait for a callback (`.waitForTaskToken`)."""
+
+    def __init__(self, sfn_client: Any | None = None) -> None:
+        self._client = sfn_client or client("stepfunctions")
+
+    def resume(self, task_token: str, output: dict[str, Any]) -> bool:
+        """End the waiting task with `output`; False when the task had already ended."""
+        try:
+            self._client.send_task_success(taskToken=task_token, output=json.dumps(output))
+        except ClientError as error:
+            raise_if_throttled(error)
+            if error_code(error) in TASK_OVER:
+                return False
+            raise
+        return True

@@ -203,6 +203,25 @@ class ExecutionStatusChange(BaseModel):
     input: str | None = None  # absent when too large to include (ours never are)
 
 
+class StackStatusDetails(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True, defer_build=True)
+
+    status: str
+    status_reason: str | None = Field(None, alias="status-reason")
+
+
+class StackStatusChange(BaseModel):
+    """`detail` of CloudFormation's `CloudFormation Stack Status Change` event (CloudFormation User
+    Guide, "Stack Status Change event detail")."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True, defer_build=True)
+
+    stack_id: str = Field(alias="stack-id")
+    status_details: StackStatusDetails = Field(alias="status-details")
+    # Every event of one stack operation carries the operation's ClientRequestToken.
+    client_request_token: str | None = Field(None, alias="client-request-token")
+
+
 # An execution that no state of the workflow ended: its error, for GET /operations and the event.
 STOPPED_ERRORS = {
     "ABORTED": (
@@ -320,6 +339,8 @@ class TaskRequest(CamelModel):
     change: StackChange | None = None
     outcome: Literal["SUCCEEDED", "FAILED"] | None = None
     error: dict[str, Any] | None = None
+    # AwaitStack: the token that resumes this wait (`.waitForTaskToken`).
+    task_token: str | None = None
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

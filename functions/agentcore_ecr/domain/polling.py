@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 
 STRETCH = 30  # past STRETCH polls, a wait is 1/STRETCH of the time elapsed
+SHORTEST = 1  # a wait is a task's timeout, and Step Functions takes none shorter than 1 s
 
 
 def next_wait_seconds(interval_seconds: int, elapsed_seconds: float) -> int:
-    return max(interval_seconds, math.ceil(max(elapsed_seconds, 0.0) / STRETCH))
+    return max(SHORTEST, interval_seconds, math.ceil(max(elapsed_seconds, 0.0) / STRETCH))

@@ -1,4 +1,9 @@
-"""Workflow step: where the stack is (in progress, complete, failed, timed out)."""
+"""Workflow step: where the stack is (in progress, complete, failed, timed out).
+
+Two tasks of the workflow call it. `AwaitStack` (`.waitForTaskToken`, with the task's token):
+leave the token for the stack's status event, look at the stack once, and resume the task at once
+if it has already settled. `CheckStack` (after a wait timed out): look at the stack.
+"""
 
 from typing import Any
 
@@ -15,4 +20,6 @@ from agentcore_ecr.wiring import workflow
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = TaskRequest.model_validate(event)
     logger.append_keys(operation_id=task.workflow.operation_id, action=task.workflow.action)
-    return workflow().check_stack(task).to_json_dict()
+    if task.task_token is not None:
+        return workflow().await_stack(task).to_json_dict()
+    return workflow().recheck_stack(task).to_json_dict()
