@@ -229,7 +229,8 @@ NOT_EXERCISED = {
 
 def test_every_permission_the_template_grants_is_used(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    stack = start_local_stack(state, settle_seconds=0, iam_log=True)
+    # Stacks settle after 0.3 s, within the 1 s wait: their status events resume the workflow.
+    stack = start_local_stack(state, settle_seconds=0.3, iam_log=True)
     try:
         exercise_every_path(stack)
     finally:
@@ -250,6 +251,15 @@ def test_every_permission_the_template_grants_is_used(tmp_path: Path) -> None:
         if (role, action) not in used and (role, action) not in NOT_EXERCISED
     }
     assert unused == set(), "granted and never used: remove them, or exercise them here"
+
+
+def settled_status(cfn: Any, stack_name: str) -> str:
+    for _ in range(100):
+        status = str(cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"])
+        if not status.endswith("_IN_PROGRESS"):
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"{stack_name} did not settle")
 
 
 def exercise_every_path(stack: LocalStackProcess) -> None:
@@ -315,8 +325,17 @@ def exercise_every_path(stack: LocalStackProcess) -> None:
     cfn.create_stack(StackName=f"agentcore-{leftover}-dev-ecr", TemplateBody=template, Parameters=[
         {"ParameterKey": "RepositoryName", "ParameterValue": leftover},
         {"ParameterKey": "Environment", "ParameterValue": "dev"}])  # fmt: skip
+    assert settled_status(cfn, f"agentcore-{leftover}-dev-ecr") == "ROLLBACK_COMPLETE"
+    # ...with the stack status events off, so that CheckStack reads the failure (the fallback)
+    [rule] = [r["Name"] for r in events.list_rules()["Rules"] if "StackStatusChanged" in r["Name"]]
+    events.disable_rule(Name=rule)
     failed = stack.wait(ok(stack.request("POST", "/repositories", {"name": leftover}), 202)["operationId"])
+    events.enable_rule(Name=rule)
     assert failed["error"]["code"] == "StackFailed", failed  # the repository is still in the way
+    assert "already exists" in failed["error"]["message"]
+    # ...and again with them on: the failure reason read by StackStatusChangedFunction
+    failed = stack.wait(ok(stack.request("POST", "/repositories", {"name": leftover}), 202)["operationId"])
+    assert failed["error"]["code"] == "StackFailed", failed
     assert "already exists" in failed["error"]["message"]
     ecr.delete_repository(repositoryName=leftover)
     done(stack.request("POST", "/repositories", {"name": leftover}))
@@ -334,7 +353,7 @@ def exercise_every_path(stack: LocalStackProcess) -> None:
     changed = [{**p, "ParameterValue": "9"} if p["ParameterKey"] == "MaxImageCount" else p for p in previous]
     role = "arn:aws:iam::123456789012:role/lacking"
     cfn.update_stack(StackName=stack_name, UsePreviousTemplate=True, RoleARN=role, Parameters=changed)
-    assert cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == "UPDATE_ROLLBACK_FAILED"
+    assert settled_status(cfn, stack_name) == "UPDATE_ROLLBACK_FAILED"
     done(stack.request("PUT", f"/lifecycle-policies/{leftover}", {"untaggedExpiryDays": 4}))
     # Deletes: an empty repository; one with images (force); a DELETE_FAILED one (force)
     done(stack.request("DELETE", f"/repositories/{provisioned}", headers={"Idempotency-Key": "k4"}))
@@ -344,7 +363,7 @@ def exercise_every_path(stack: LocalStackProcess) -> None:
         ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag="v1")
     done(stack.request("DELETE", f"/repositories/{keyed}?force=true"))
     cfn.delete_stack(StackName=stack_name)
-    assert cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
+    assert settled_status(cfn, stack_name) == "DELETE_FAILED"
     done(stack.request("DELETE", f"/repositories/{leftover}?force=true"))
     done(stack.request("DELETE", f"/repositories/{name}"))
     # An operation aborted by an operator: its Failed event comes from OperationStoppedFunction
@@ -376,12 +395,12 @@ def exercise_every_path(stack: LocalStackProcess) -> None:
     # queue with the function's role
     sqs = stack.client("sqs")
     [dead_letters] = [url for url in sqs.list_queues()["QueueUrls"] if "ProvisioningDeadLetterQueue" in url]
-    for function in ("ProvisioningIntakeFunction", "OperationStoppedFunction"):
+    for function in ("ProvisioningIntakeFunction", "OperationStoppedFunction", "StackStatusChangedFunction"):
         stack.client("lambda").invoke(FunctionName=function, InvocationType="Event", Payload=b'{"junk": 1}')
     kept = 0
     for _ in range(120):
         kept += len(sqs.receive_message(QueueUrl=dead_letters, MaxNumberOfMessages=10).get("Messages", []))
-        if kept >= 2:
+        if kept >= 3:
             break
         time.sleep(0.5)
-    assert kept == 2, "both failed events reached the dead-letter queue"
+    assert kept == 3, "the three failed events reached the dead-letter queue"

@@ -518,3 +518,77 @@ def test_an_agentcore_cli_stack_is_adopted_with_its_images(local: LocalStackProc
     assert local.request("GET", f"/repositories/{name}").body == repository
     forced = local.request("DELETE", f"/repositories/{name}?force=true")
     assert local.wait(forced.body["operationId"])["status"] == "SUCCEEDED"
+
+
+# Waiting on CloudFormation: events first, polling as the fallback -------------------------------
+
+
+def states_entered(local: LocalStackProcess, operation_id: str) -> list[str]:
+    sfn = local.client("stepfunctions")
+    machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+    head, _, name = machine.rpartition(":stateMachine:")
+    events = sfn.get_execution_history(
+        executionArn=f"{head}:execution:{name}:{operation_id}", maxResults=1000
+    )
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in events["events"] if "stateEnteredEventDetails" in e
+    ]
+
+
+def stack_status_rule(local: LocalStackProcess) -> str:
+    """The rule on the default bus that brings CloudFormation's status events to the function."""
+    events = local.client("events")
+    for rule in events.list_rules()["Rules"]:
+        targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        if any(target["Arn"].endswith(":function:StackStatusChangedFunction") for target in targets):
+            return str(rule["Name"])
+    raise AssertionError("no rule targets StackStatusChangedFunction")
+
+
+def resumed_stacks(local: LocalStackProcess) -> str:
+    log = local.log_dir / "StackStatusChangedFunction.log"
+    return log.read_text() if log.exists() else ""
+
+
+def test_with_a_30_s_interval_operations_resume_on_the_stacks_status_event(tmp_path: Path) -> None:
+    """POLL_SECONDS=30 SETTLE_SECONDS=2 make run: a create and a delete end with their stacks, not
+    at the next poll; no wait times out, so CheckStack never runs."""
+    stack = start_local_stack(
+        tmp_path / "events", settle_seconds=2, parameters={"StackPollIntervalSeconds": "30"}
+    )
+    try:
+        name = f"it/{uuid.uuid4().hex[:10]}"
+        create_id = create(stack, {"name": name})["operationId"]
+        assert stack.wait(create_id, timeout=20)["status"] == "SUCCEEDED"
+        delete = stack.request("DELETE", f"/repositories/{name}")
+        assert delete.status == 202, delete.body
+        assert stack.wait(delete.body["operationId"], timeout=20)["status"] == "SUCCEEDED"
+
+        for operation_id in (create_id, delete.body["operationId"]):
+            entered = states_entered(stack, operation_id)
+            assert "AwaitStack" in entered
+            assert "CheckStack" not in entered, entered
+        log = resumed_stacks(stack)
+        assert log.count("wait resumed by the stack's status event") == 2, log[-2000:]
+        assert '"stack_status":"CREATE_COMPLETE"' in log
+        assert '"stack_status":"DELETE_COMPLETE"' in log
+    finally:
+        stop_local_stack(stack)
+
+
+def test_with_the_rule_disabled_the_fallback_still_finishes_the_operation(
+    local: LocalStackProcess, name: str
+) -> None:
+    """No event at all: each wait times out after one interval (1 s locally) and CheckStack finds
+    the stack settled; the operation ends anyway."""
+    events, rule = local.client("events"), stack_status_rule(local)
+    events.disable_rule(Name=rule)
+    try:
+        operation = created(local, {"name": name})
+    finally:
+        events.enable_rule(Name=rule)
+
+    entered = states_entered(local, operation["operationId"])
+    assert "CheckStack" in entered, entered
+    assert entered[entered.index("CheckStack") - 1] == "AwaitStack"
+    assert operation["repository"]["stackName"] not in resumed_stacks(local)
