@@ -8,6 +8,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
@@ -171,6 +172,21 @@ class RepositoryReader:
         environment = tags.get(stack_rules.ENVIRONMENT, "")
         stack = self.stacks.describe(self.stack_name(name, environment)) if environment else None
         # The stack's RepositoryName says whose it is: a stack name may belong to another repository.
+        if not stack_rules.is_managed(tags) or stack is None or stack_rules.owner(stack.parameters) != name:
+            raise errors.NotManaged(f"Repository {name!r} exists but is not managed by this service.")
+        return ManagedRepository(description, tags, environment, stack)
+
+    def find_in(self, name: str, environment: str) -> ManagedRepository:
+        """`find`, when the environment is known (the workflow's): the stack is read while ECR is,
+        which takes one round trip off the end of every operation. Anything unusual (no repository,
+        another environment's) goes the general way."""
+        with ThreadPoolExecutor(max_workers=1) as pool:  # boto3 clients are thread-safe
+            reading = pool.submit(self.stacks.describe, self.stack_name(name, environment))
+            description = self.ecr.describe(name)
+            tags = self.ecr.tags_if_exists(description.arn) if description is not None else None
+            stack = reading.result()
+        if description is None or tags is None or tags.get(stack_rules.ENVIRONMENT) != environment:
+            return self.find(name)
         if not stack_rules.is_managed(tags) or stack is None or stack_rules.owner(stack.parameters) != name:
             raise errors.NotManaged(f"Repository {name!r} exists but is not managed by this service.")
         return ManagedRepository(description, tags, environment, stack)

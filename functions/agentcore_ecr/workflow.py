@@ -383,7 +383,7 @@ class Workflow:
         repository = None
         error = None
         status = task.outcome or "FAILED"
-        current = self.settle_catalog(workflow.repository_name, workflow.operation_id)
+        current = self.settle_catalog(workflow.repository_name, workflow.operation_id, workflow.environment)
         if status == "SUCCEEDED" and workflow.action is not Action.DELETE:
             if current is None:
                 raise errors.NotFound(f"Repository {workflow.repository_name!r} is gone.")
@@ -402,14 +402,14 @@ class Workflow:
             error=error,
         )
 
-    def settle_catalog(self, name: str, operation_id: str) -> Repository | None:
+    def settle_catalog(self, name: str, operation_id: str, environment: str) -> Repository | None:
         """At the end of an operation, however it ended: the repository's catalog item as the stack
         and the repository now are (gone if they are), and the operation's lock released.
 
         The repository (None if it is not managed, or no longer exists) is returned.
         """
         try:
-            managed = self.reader.find(name)
+            managed = self.reader.find_in(name, environment)
         except (errors.NotFound, errors.NotManaged):
             self.catalog.forget(name, operation_id)
             return None

@@ -54,7 +54,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     operation = stopped_operation(change)
     logger.append_keys(operation_id=operation.operation_id, action=operation.action)
     # Before the event: a failure here is retried by Lambda, and the event is then sent once.
-    workflow().settle_catalog(operation.repository_name, operation.operation_id)
+    workflow().settle_catalog(operation.repository_name, operation.operation_id, operation.environment)
     event_bus().publish(FAILED, operation.to_json_dict())
     logger.warning("operation stopped outside the workflow", status=operation.status)
     metrics.add_metric(name=f"Operations{operation.status.title().replace('_', '')}", unit="Count", value=1)
