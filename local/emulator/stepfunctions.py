@@ -47,16 +47,22 @@ def apply() -> None:
     from moto.stepfunctions.parser.asl.utils import boto_client  # noqa: PLC0415
 
     original = boto_client.boto_client_for
+    clients: dict[tuple[str, str, str, str], Any] = {}  # a client per role session, made once
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        client = original(region, service, state_credentials)
         role_arn = getattr(state_credentials, "role_arn", None)
         if not options.enforce_iam or not role_arn:
-            return client
+            return original(region, service, state_credentials)
+        session = _session_for(role_arn, region)
+        key = (region, service, role_arn, session.access_key_id)
+        with _lock:
+            made = clients.get(key)
+        if made is not None:
+            return made
         import boto3  # noqa: PLC0415
 
-        session = _session_for(role_arn, region)
-        return boto3.client(
+        client = original(region, service, state_credentials)
+        made = boto3.client(
             service,
             region_name=region,
             endpoint_url=client.meta.endpoint_url,
@@ -65,6 +71,9 @@ def apply() -> None:
             aws_session_token=session.session_token,
             config=client.meta.config,
         )
+        with _lock:
+            clients[key] = made
+        return made
 
     for name, module in list(sys.modules.items()):
         if (
