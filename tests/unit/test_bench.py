@@ -452,6 +452,7 @@ def test_readiness_figure_against_250_ms() -> None:
     assert invocations["events"]["create"]["totals_over_operations"] == {"4": 3}
     assert invocations["fallback_only"]["create"]["workflow"]["CheckStackFunction"] == 2
     assert invocations["fallback_only"]["poll_interval_s"] == 30
+    assert invocations["fallback_only"]["latency_ms"]["p50"] == pytest.approx(1380.0)
     assert figure["items"]["fallback"]["all_ms"]["p50"] == pytest.approx(1380.0)
     assert "resumed after 60.0 ms" in figure["note"]
     met = readiness.readiness_figure(fast, fast, only, 30, only)
