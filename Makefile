@@ -90,7 +90,7 @@ invoke: $(VENV)/.installed ## Invoke a function on the running local stack: FUNC
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json"; exit 2; }
 	$(PY) -m local.invoke $(FUNCTION) $(EVENT)
 
-bench: $(VENV)/.installed ## Benchmarks against their floors; writes bench/results.md and bench/results.json (BENCH_QUICK=1: a short pass)
+bench: $(VENV)/.installed ## Benchmarks against their floors; writes bench/results.md and bench/results.json (BENCH_QUICK=1: a short pass; BENCH_ONLY=readiness: that figure alone, merged in)
 	$(PY) -m bench
 
 reliability: $(VENV)/.installed $(SCAN_VENV)/.installed ## Faults, property tests (thorough), fuzzing, load, checkov; writes docs/reliability.md

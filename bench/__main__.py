@@ -12,10 +12,18 @@ with `--settle-seconds 0`, the way the integration suite starts it (tests/integr
 
 Then the figures of issue 8, each against its floor (bench/results.py writes them to
 results.json and to a second table of results.md): `coldstart` and `artifact` from
-bench/coldstart.py and bench/artifact.py when they are there, the others from bench/scale.py.
+bench/coldstart.py and bench/artifact.py when they are there, `readiness` (the stack's terminal
+status to SUCCEEDED, with the status events and with the fallback alone) from
+bench/readiness.py, the others from bench/scale.py.
 
 `BENCH_QUICK=1` makes a short pass for development (fewer requests, smaller levels); its
 results say so and are not for committing.
+
+`BENCH_ONLY=readiness` (keys separated by commas: readiness, coldstart, artifact) measures those
+figures alone, without the table: a full pass merges them into the committed bench/results.json
+(every other figure stays as it was; `measured_apart` says when they were measured) and
+rewrites the table of figures in bench/results.md; a quick one (with BENCH_QUICK=1) prints them
+and writes .local/bench-only.json, and leaves the committed files alone.
 
 Every loop is bounded in count and in time; all traffic goes to 127.0.0.1.
 """
@@ -26,6 +34,8 @@ import datetime as dt
 import importlib
 import importlib.util
 import inspect
+import json
+import os
 import re
 import statistics
 import subprocess
@@ -40,12 +50,13 @@ from pathlib import Path
 
 from tests.integration.conftest import LocalStackProcess, start_local_stack, stop_local_stack
 
-from bench import results, scale
+from bench import readiness, results, scale
 from bench.aws import say
 from bench.results import Figure, percentile
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
+ONLY_QUICK_JSON = Path(__file__).resolve().parent.parent / ".local" / "bench-only.json"
 COMMAND = "`make bench` (runs `.venv/bin/python -m bench`)"
 SETTLE_SECONDS = 0.0
 WAIT_SECONDS = 1  # the workflow's Wait state (StackPollIntervalSeconds in the local stack)
@@ -654,8 +665,75 @@ machine and the date. bench/scale.py says how each is measured.
 """
 
 
+def measure_readiness(plan: scale.Plan) -> dict[str, Figure]:
+    return scale.stage("readiness", ("readiness",), lambda: readiness.measure(plan))
+
+
+def measure_external(key: str) -> Callable[[scale.Plan], dict[str, Figure]]:
+    def run(plan: scale.Plan) -> dict[str, Figure]:
+        return {key: external(key, plan)}
+
+    return run
+
+
+ONLY: dict[str, Callable[[scale.Plan], dict[str, Figure]]] = {
+    "readiness": measure_readiness,
+    **{key: measure_external(key) for key in EXTERNAL},
+}
+
+
+def selected(text: str) -> list[str]:
+    """The figures BENCH_ONLY names (comma-separated); ValueError for one it cannot measure alone."""
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    unknown = [key for key in keys if key not in ONLY]
+    if unknown:
+        raise ValueError(
+            f"BENCH_ONLY: cannot measure {', '.join(unknown)} alone; it takes {', '.join(sorted(ONLY))}"
+        )
+    return keys
+
+
+def main_only(keys: list[str], plan: scale.Plan) -> int:
+    """BENCH_ONLY: those figures alone, merged into the committed results (a full pass only)."""
+    started = dt.datetime.now(dt.UTC)
+    clock = time.monotonic()
+    say(f"make bench, only {', '.join(keys)}, {'quick' if plan.quick else 'full'} pass")
+    figures: dict[str, Figure] = {}
+    for key in keys:
+        figures.update(ONLY[key](plan))
+    seconds = time.monotonic() - clock
+    print(json.dumps(figures, indent=2, ensure_ascii=False))
+    command = f"BENCH_ONLY={','.join(keys)} make bench"
+    if plan.quick:
+        ONLY_QUICK_JSON.parent.mkdir(parents=True, exist_ok=True)
+        ONLY_QUICK_JSON.write_text(
+            results.dumps(results.document(figures, started, seconds, True, "BENCH_QUICK=1 " + command))
+        )
+        print(f"a quick pass, not merged into {RESULTS_JSON}; written to {ONLY_QUICK_JSON}", file=sys.stderr)
+        return 0
+    doc = results.merged(json.loads(RESULTS_JSON.read_text()), figures, started, seconds, command)
+    RESULTS_JSON.write_text(results.dumps(doc))
+    RESULTS.write_text(
+        results.replace_figures_table(
+            RESULTS.read_text(),
+            results.figures_table(doc["figures"]),
+            results.apart_note(doc["measured_apart"]),
+        )
+    )
+    print(f"merged into {RESULTS_JSON} and {RESULTS} in {seconds:.0f} s", file=sys.stderr)
+    return 0
+
+
 def main() -> int:
     plan = scale.Plan.from_environment()
+    only = os.environ.get("BENCH_ONLY", "")
+    if only:
+        try:
+            keys = selected(only)
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
+        return main_only(keys, plan)
     counts = Counts.for_plan(plan)
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
@@ -663,6 +741,7 @@ def main() -> int:
     rows, remarks = measure(counts)
     figures: dict[str, Figure] = {key: external(key, plan) for key in EXTERNAL}
     figures.update(scale.measure(plan))
+    figures.update(measure_readiness(plan))
     seconds = time.monotonic() - clock
     text = report(rows, remarks, started, seconds, counts, plan, figures)
     RESULTS.write_text(text)

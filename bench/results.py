@@ -29,7 +29,17 @@ from typing import Any
 FIGURE_KEYS = ("what", "floor", "value", "unit", "ratio", "goal", "met", "note", "items")
 FLOOR_KEYS = ("what", "value", "unit")
 # The order of the figures in results.json and in the table: the issue's order.
-ORDER = ("coldstart", "latency", "list_scale", "admission", "provisioning", "throughput", "artifact", "seed")
+ORDER = (
+    "coldstart",
+    "latency",
+    "list_scale",
+    "admission",
+    "provisioning",
+    "throughput",
+    "artifact",
+    "seed",
+    "readiness",
+)
 
 Figure = dict[str, Any]
 
@@ -206,6 +216,28 @@ def dumps(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+def merged(
+    doc: Mapping[str, Any],
+    figures: Mapping[str, Figure],
+    started: dt.datetime,
+    seconds: float,
+    command: str,
+) -> dict[str, Any]:
+    """A results.json document with `figures` measured apart from its run (BENCH_ONLY=...): those
+    replace the document's figures of the same keys, every other figure stays as it was, and
+    `measured_apart` says when and how each of them was measured."""
+    updated = {**doc.get("figures", {}), **figures}
+    checked = {name: check_shape(name, value) for name, value in ordered(updated).items()}
+    apart = dict(doc.get("measured_apart", {}))
+    when = {
+        "date": started.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": command,
+        "run_seconds": round(seconds, 1),
+    }
+    apart.update(dict.fromkeys(figures, when))
+    return {**doc, "figures": checked, "measured_apart": {key: apart[key] for key in ordered(apart)}}
+
+
 # The table in results.md ----------------------------------------------------------------------
 
 
@@ -231,10 +263,38 @@ def met_mark(met: bool | None) -> str:
     return {True: "met", False: "**missed**", None: "-"}[met]
 
 
+def apart_note(measured_apart: Mapping[str, Mapping[str, Any]]) -> str:
+    """The line under the table for figures measured apart from the run (empty when none were)."""
+    if not measured_apart:
+        return ""
+    return (
+        "Measured apart from the run above: "
+        + "; ".join(
+            f"`{key}` on {when.get('date')} with `{when.get('command')}` ({when.get('run_seconds')} s)"
+            for key, when in measured_apart.items()
+        )
+        + "."
+    )
+
+
+TABLE_HEADER = "| key | value | floor | ratio | goal | met | note |"
+
+
+def replace_figures_table(markdown: str, table: str, note: str = "") -> str:
+    """results.md with its table of figures (and whatever followed it to the next heading) replaced."""
+    start = markdown.find(TABLE_HEADER)
+    if start < 0:
+        raise ValueError("results.md has no table of figures")
+    end = markdown.find("\n#", start)
+    rest = markdown[end:] if end >= 0 else "\n"
+    section = table + (f"\n\n{note}" if note else "")
+    return markdown[:start] + section + ("\n" + rest if end >= 0 else rest)
+
+
 def figures_table(figures: Mapping[str, Figure]) -> str:
     """One row a figure: its value against its floor, the ratio, the goal and whether it is met."""
     lines = [
-        "| key | value | floor | ratio | goal | met | note |",
+        TABLE_HEADER,
         "|---|---:|---|---:|---|---|---|",
     ]
     for name, item in ordered(figures).items():

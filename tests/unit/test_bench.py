@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from bench import results, scale
+from bench import readiness, results, scale
 from bench.results import Figure
 
 
@@ -270,3 +270,271 @@ def test_plan_from_the_environment() -> None:
     assert scale.Plan().list_levels == (100, 1_000, 5_000)
     assert scale.Plan().admission_levels == (0, 50, 200)
     assert scale.Plan().throughput_batches == (50, 200)
+
+
+# readiness ---------------------------------------------------------------------------------------
+
+
+T0 = 1_800_000_000.0
+
+
+def history_event(at: float, kind: str, **details: Any) -> dict[str, Any]:
+    """One GetExecutionHistory event as boto3 returns it (the timestamp a datetime)."""
+    return {"timestamp": dt.datetime.fromtimestamp(T0 + at, dt.UTC), "type": kind, **details}
+
+
+def entered(at: float, name: str) -> dict[str, Any]:
+    return history_event(at, "TaskStateEntered", stateEnteredEventDetails={"name": name})
+
+
+def scheduled(at: float, function: str, resource: str = "invoke") -> dict[str, Any]:
+    parameters = json.dumps({"FunctionName": f"arn:aws:lambda:us-east-1:123456789012:function:{function}"})
+    return history_event(
+        at,
+        "TaskScheduled",
+        taskScheduledEventDetails={"resourceType": "lambda", "resource": resource, "parameters": parameters},
+    )
+
+
+def succeeded(at: float, resource_type: str = "lambda") -> dict[str, Any]:
+    return history_event(at, "TaskSucceeded", taskSucceededEventDetails={"resourceType": resource_type})
+
+
+def create_history(resumed: float = 2.06, with_fallback_check: bool = False) -> list[dict[str, Any]]:
+    """StartStackChange, AwaitStack (resumed at `resumed` s), FinalizeSuccess, EmitSucceeded."""
+    events = [
+        history_event(0.0, "ExecutionStarted", executionStartedEventDetails={"input": "{}"}),
+        entered(0.01, "StartStackChange"),
+        scheduled(0.02, "StartStackChangeFunction"),
+        succeeded(0.1),
+        entered(0.11, "AwaitStack"),
+        scheduled(0.12, "CheckStackFunction", "invoke.waitForTaskToken"),
+    ]
+    if with_fallback_check:
+        events += [
+            history_event(1.12, "TaskTimedOut", taskTimedOutEventDetails={"resourceType": "lambda"}),
+            entered(1.13, "CheckStack"),
+            scheduled(1.14, "CheckStackFunction"),
+        ]
+    events += [
+        succeeded(resumed),
+        entered(resumed + 0.01, "FinalizeSuccess"),
+        scheduled(resumed + 0.02, "FinalizeOperationFunction"),
+        succeeded(resumed + 0.12),
+        entered(resumed + 0.13, "EmitSucceeded"),
+        history_event(
+            resumed + 0.14,
+            "TaskScheduled",
+            taskScheduledEventDetails={"resourceType": "events", "resource": "putEvents", "parameters": "{}"},
+        ),
+        succeeded(resumed + 0.17, "events"),
+        history_event(resumed + 0.18, "ExecutionSucceeded", executionSucceededEventDetails={"output": "{}"}),
+    ]
+    return events
+
+
+def an_operation(
+    action: str = "create",
+    terminal: float = 2.0,
+    history: list[dict[str, Any]] | None = None,
+    status: str = "SUCCEEDED",
+    rule_enabled: bool = True,
+) -> readiness.Operation:
+    steps = readiness.steps(history if history is not None else create_history())
+    stop = next((step.at for step in steps if step.type == "ExecutionSucceeded"), None)
+    bracket = readiness.Bracket(T0 + terminal - 0.02, T0 + terminal + 0.02, "CREATE_COMPLETE", 80)
+    return readiness.Operation(
+        action, "r", "op", "arn:stack/s/1", bracket, status, stop, steps, rule_enabled, status_events=1
+    )
+
+
+def test_steps_give_each_task_its_state_and_each_lambda_task_its_function() -> None:
+    steps = readiness.steps(create_history(with_fallback_check=True))
+    assert steps[0].at == pytest.approx(T0)
+    scheduled_lambdas = [(step.state, step.function) for step in steps if step.function]
+    assert scheduled_lambdas == [
+        ("StartStackChange", "StartStackChangeFunction"),
+        ("AwaitStack", "CheckStackFunction"),
+        ("CheckStack", "CheckStackFunction"),
+        ("FinalizeSuccess", "FinalizeOperationFunction"),
+    ]
+    assert readiness.lambda_invocations(steps) == Counter(
+        {"CheckStackFunction": 2, "StartStackChangeFunction": 1, "FinalizeOperationFunction": 1}
+    )  # EmitSucceeded's putEvents is no Lambda invocation
+
+
+def test_segments_from_the_terminal_status_to_succeeded() -> None:
+    steps = readiness.steps(create_history(resumed=2.06))
+    parts = readiness.segments(T0 + 2.0, steps)
+    assert parts == pytest.approx(
+        {
+            "terminal_to_resumed": 0.06,
+            "resumed_to_finalized": 0.12,
+            "finalized_to_emitted": 0.05,
+            "emitted_to_succeeded": 0.01,
+        },
+        abs=1e-5,  # the timestamps are datetimes, to the microsecond
+    )
+    # After a fallback check, the wait is resumed by CheckStack's success, the last before FinalizeSuccess.
+    fallback = readiness.steps(create_history(resumed=3.2, with_fallback_check=True))
+    assert readiness.moments(fallback)["resumed"] == pytest.approx(T0 + 3.2)
+    lines = readiness.timeline(T0 + 2.0, steps)
+    assert lines[0] == "+60 ms AwaitStack TaskSucceeded"
+    assert lines[-1] == "+240 ms EmitSucceeded ExecutionSucceeded"
+
+
+def test_an_operation_latency_from_the_middle_of_its_bracket_and_its_invocations() -> None:
+    item = an_operation(terminal=2.0)
+    assert item.terminal is not None
+    assert item.terminal.moment == pytest.approx(T0 + 2.0)
+    assert item.terminal.width == pytest.approx(0.04)
+    assert item.latency == pytest.approx(0.24)
+    assert item.invocations()["total"] == 4
+    assert item.invocations()[readiness.FUNCTION] == 1
+    disabled = an_operation(rule_enabled=False)
+    assert disabled.invocations()["total"] == 3  # the event is on the bus, but no rule delivers it
+    assert disabled.invocations()["status_events"] == 1
+    assert an_operation(status="FAILED").latency is None
+
+
+def test_status_events_and_resumed_lines_go_to_their_own_change() -> None:
+    def body(stack: str, status: str) -> str:
+        return json.dumps({"detail": {"stack-id": stack, "status-details": {"status": status}}})
+
+    events = readiness.status_events(
+        [body("s1", "CREATE_COMPLETE"), body("s1", "DELETE_COMPLETE"), body("s2", "CREATE_COMPLETE")]
+    )
+    line = {"message": readiness.RESUMED, "stack_id": "s1", "stack_status": "DELETE_COMPLETE"}
+    log = "\n".join(
+        [
+            json.dumps({**line, "function_request_id": "a"}),
+            json.dumps({**line, "function_request_id": "a"}),  # the same invocation: counted once
+            "not json " + readiness.RESUMED,
+            json.dumps({"message": "something else", "stack_id": "s1"}),
+        ]
+    )
+    resumed = readiness.resumed_lines(log)
+    assert resumed == Counter({("s1", "DELETE_COMPLETE"): 1})
+    create = an_operation("create")
+    delete = an_operation("delete")
+    create.stack_id = delete.stack_id = "s1"
+    readiness.attribute([create, delete], events, resumed)
+    assert (create.status_events, create.resumed_in_log) == (1, 0)
+    assert (delete.status_events, delete.resumed_in_log) == (1, 1)
+
+
+def test_tail_takes_p99_by_nearest_rank() -> None:
+    assert readiness.tail([0.1] * 19 + [0.9]) == {
+        "n": 20,
+        "p50": 100.0,
+        "p99": 900.0,
+        "min": 100.0,
+        "max": 900.0,
+    }
+    assert readiness.tail([])["p99"] is None
+
+
+def test_readiness_figure_against_250_ms() -> None:
+    fast = [an_operation("create", history=create_history(resumed=2.06)) for _ in range(3)]
+    slow_one = an_operation("delete", history=create_history(resumed=2.2))
+    fallback_history = create_history(resumed=3.2, with_fallback_check=True)
+    only = [
+        an_operation(action, history=fallback_history, rule_enabled=False) for action in ("create", "delete")
+    ]
+    figure = readiness.readiness_figure(fast, [slow_one], only, 30, only)
+    shaped(figure)
+    assert figure["value"] == pytest.approx(380.0)  # the p99 of 240, 240, 240 and 380 ms
+    assert figure["met"] is False
+    assert figure["goal"] == readiness.GOAL
+    assert figure["items"]["create_ms"]["p50"] == pytest.approx(240.0)
+    invocations = figure["items"]["invocations"]
+    assert invocations["events"]["create"]["total"] == 4
+    assert invocations["events"]["create"]["totals_over_operations"] == {"4": 3}
+    assert invocations["fallback_only"]["create"]["workflow"]["CheckStackFunction"] == 2
+    assert invocations["fallback_only"]["poll_interval_s"] == 30
+    assert invocations["fallback_only"]["latency_ms"]["p50"] == pytest.approx(1380.0)
+    assert figure["items"]["fallback"]["all_ms"]["p50"] == pytest.approx(1380.0)
+    assert "resumed after 60.0 ms" in figure["note"]
+    met = readiness.readiness_figure(fast, fast, only, 30, only)
+    assert met["met"] is True
+    failed = readiness.readiness_figure([*fast, an_operation(status="FAILED")], fast, only, 30, only)
+    assert failed["met"] is False  # under 250 ms, but not every operation succeeded
+
+
+def test_readiness_counts_for_the_plan() -> None:
+    full = readiness.Counts.for_plan(scale.Plan())
+    assert (full.operations, full.fallback_only_at_interval) == (20, True)
+    quick = readiness.Counts.for_plan(scale.Plan.quick_run())
+    assert quick.operations < full.operations
+    assert quick.fallback_only_at_interval is False
+
+
+# Figures measured apart (BENCH_ONLY) -----------------------------------------------------------
+
+
+def test_merged_replaces_only_the_figures_measured_apart() -> None:
+    started = dt.datetime(2026, 11, 27, 12, 0, 0, tzinfo=dt.UTC)
+    committed = results.document(
+        {
+            "seed": results.skipped("s", "s", "stated", "later"),
+            "latency": results.skipped("l", "ratio", "g", "later"),
+        },
+        started,
+        1680.0,
+        False,
+        "make bench",
+        results.machine(CPUINFO, MEMINFO),
+    )
+    fresh = results.figure("r", None, 200.0, "ms", None, readiness.GOAL, True)
+    later = dt.datetime(2026, 11, 28, 9, 30, 0, tzinfo=dt.UTC)
+    doc = results.merged(committed, {"readiness": fresh}, later, 300.04, "BENCH_ONLY=readiness make bench")
+    assert list(doc["figures"]) == ["latency", "seed", "readiness"]
+    assert doc["figures"]["seed"] == committed["figures"]["seed"]
+    assert doc["figures"]["readiness"] == fresh
+    assert {key: doc[key] for key in ("date", "run_seconds", "quick")} == {
+        "date": "2026-11-27T12:00:00Z",
+        "run_seconds": 1680.0,
+        "quick": False,
+    }
+    assert doc["measured_apart"] == {
+        "readiness": {
+            "date": "2026-11-28T09:30:00Z",
+            "command": "BENCH_ONLY=readiness make bench",
+            "run_seconds": 300.0,
+        }
+    }
+    assert json.loads(results.dumps(doc)) == doc
+    with pytest.raises(ValueError, match="readiness: missing"):
+        results.merged(committed, {"readiness": {"what": "x"}}, later, 1.0, "c")
+
+
+def test_replace_figures_table_keeps_the_rest_of_results_md() -> None:
+    old = results.figures_table({"seed": results.skipped("s", "s", "stated", "later")})
+    markdown = f"# Benchmarks\n\nintro\n\n## Figures against their floors\n\nabout them\n\n{old}\n"
+    new = results.figures_table(
+        {
+            "seed": results.skipped("s", "s", "stated", "later"),
+            "readiness": results.figure("r", None, 200.0, "ms", None, readiness.GOAL, True),
+        }
+    )
+    replaced = results.replace_figures_table(markdown, new)
+    assert replaced == markdown.replace(old, new)
+    assert results.replace_figures_table(markdown, old) == markdown
+    note = results.apart_note({"readiness": {"date": "D", "command": "C", "run_seconds": 1.0}})
+    assert note == "Measured apart from the run above: `readiness` on D with `C` (1.0 s)."
+    noted = results.replace_figures_table(markdown, new, note)
+    assert noted.endswith(f"{new}\n\n{note}\n")
+    followed = markdown + "\n## Later\n\nmore\n"
+    assert results.replace_figures_table(followed, new).endswith(f"{new}\n\n## Later\n\nmore\n")
+    with pytest.raises(ValueError, match="no table"):
+        results.replace_figures_table("# nothing\n", new)
+    assert "readiness" in results.ORDER
+
+
+def test_bench_only_names_what_it_can_measure_alone() -> None:
+    from bench.__main__ import selected  # noqa: PLC0415 - the entry point, imported for this test only
+
+    assert selected("readiness") == ["readiness"]
+    assert selected(" readiness , coldstart ") == ["readiness", "coldstart"]
+    with pytest.raises(ValueError, match="cannot measure latency alone"):
+        selected("readiness,latency")
