@@ -32,8 +32,10 @@ help: ## List the targets
 	$*/bin/python -m pip install -q --upgrade pip==26.3
 	touch $@
 
-$(VENV)/.installed: requirements-dev.txt functions/requirements.txt pyproject.toml $(VENV)/$(MADE_WITH)
-	$(PY) -m pip install -q -r requirements-dev.txt -e .
+# The project's virtualenv also holds the client (client/: the agentcore-ecr command and SDK), as a user
+# installs it: its own distribution, with its own pinned dependencies.
+$(VENV)/.installed: requirements-dev.txt functions/requirements.txt pyproject.toml client/pyproject.toml $(VENV)/$(MADE_WITH)
+	$(PY) -m pip install -q -r requirements-dev.txt -e . -e ./client
 	touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt $(SAM_VENV)/$(MADE_WITH)
@@ -48,7 +50,7 @@ $(FUZZ_VENV)/.installed: requirements-fuzz.txt $(FUZZ_VENV)/$(MADE_WITH)
 	$(FUZZ_VENV)/bin/python -m pip install -q -r requirements-fuzz.txt
 	touch $@
 
-install: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## Create the virtualenvs (project, SAM CLI, checkov)
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## Create the virtualenvs (project and client, SAM CLI, checkov)
 
 test: lint typecheck validate scan build unit fuzz-ci ## Everything CI runs: lint, types, templates, checkov, sam build, tests, a seeded fuzz pass
 
@@ -63,7 +65,7 @@ format: $(VENV)/.installed ## Apply ruff's fixes and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: $(VENV)/.installed ## mypy --strict on functions/, local/, tests/ and bench/
+typecheck: $(VENV)/.installed ## mypy --strict on functions/, client/, local/, tests/ and bench/
 	$(VENV)/bin/mypy
 
 validate: $(VENV)/.installed $(SAM_VENV)/.installed ## cfn-lint the templates (and agentcore-cli's, for the tests), sam validate --lint

@@ -33,7 +33,6 @@ interval 2 s) instead of 30 s waits.
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,7 +45,7 @@ from botocore.exceptions import ClientError
 from agentcore_ecr.domain.naming import stack_name_for
 from bench import scale
 from bench.aws import ENVIRONMENT, PREFIX, Api, Aws, BenchError, error_code, say
-from bench.results import Figure, at_most, figure, percentile
+from bench.results import Figure, at_most, figure, summary
 
 SETTLE = 2.0  # seconds an emulated stack reports *_IN_PROGRESS after each change
 POLL_INTERVAL = 30  # StackPollIntervalSeconds of the events stack (the issue's POLL_SECONDS=30)
@@ -283,17 +282,9 @@ def attribute(
 # The figure --------------------------------------------------------------------------------------
 
 
-def tail(samples: Sequence[float], scale_by: float = 1000.0, digits: int = 1) -> dict[str, Any]:
-    """n, p50 (the median), p99 (nearest rank), min and max, in ms by default."""
-    if not samples:
-        return {"n": 0, "p50": None, "p99": None, "min": None, "max": None}
-    return {
-        "n": len(samples),
-        "p50": round(statistics.median(samples) * scale_by, digits),
-        "p99": round(percentile(samples, 99) * scale_by, digits),
-        "min": round(min(samples) * scale_by, digits),
-        "max": round(max(samples) * scale_by, digits),
-    }
+def tail(samples: Sequence[float]) -> dict[str, Any]:
+    """n, p50 (the median), p99 (nearest rank), min and max, in ms."""
+    return summary(samples, tail=99)
 
 
 def latencies(operations: Iterable[Operation]) -> list[float]:
@@ -450,8 +441,8 @@ def readiness_figure(
                 "lower": tail([lower for _, lower in bounds]),  # from the first answer showing it settled
             },
             "bracket_ms": tail(brackets),
-            "describe_stacks_polls": tail(
-                [float(item.terminal.polls) for item in both if item.terminal], 1.0, 0
+            "describe_stacks_polls": summary(
+                [float(item.terminal.polls) for item in both if item.terminal], 1.0, 0, tail=99
             ),
             "statuses": dict(statuses),
             "segments_ms": segments_ms,

@@ -55,14 +55,18 @@ def percentile(samples: Sequence[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def summary(samples: Sequence[float], scale: float = 1000.0, digits: int = 1) -> dict[str, Any]:
-    """n, p50 (the median), p95 (nearest rank), min and max, in seconds times `scale` (ms by default)."""
+def summary(
+    samples: Sequence[float], scale: float = 1000.0, digits: int = 1, tail: int = 95
+) -> dict[str, Any]:
+    """n, p50 (the median), the `tail` percentile (nearest rank; p95 by default), min and max, in
+    seconds times `scale` (ms by default)."""
+    key = f"p{tail}"
     if not samples:
-        return {"n": 0, "p50": None, "p95": None, "min": None, "max": None}
+        return {"n": 0, "p50": None, key: None, "min": None, "max": None}
     return {
         "n": len(samples),
         "p50": round(statistics.median(samples) * scale, digits),
-        "p95": round(percentile(samples, 95) * scale, digits),
+        key: round(percentile(samples, tail) * scale, digits),
         "min": round(min(samples) * scale, digits),
         "max": round(max(samples) * scale, digits),
     }

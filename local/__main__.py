@@ -17,25 +17,26 @@ from local.template import REGION
 def banner(stack: LocalStack, elapsed: float) -> str:
     config = stack.config
     credentials = config.credentials_file
-    if config.iam_auth and credentials is not None:
-        shown = credentials.resolve()
+    if config.iam_auth:
         api = f"""  API          {stack.api_url}
-               (AWS_IAM: requests are signed with SigV4, service execute-api)
+               (AWS_IAM: requests are signed with SigV4, service execute-api)"""
+    else:
+        api = f"""  API          {stack.api_url}
+               (signatures are not checked, as with `sam local start-api`;
+               AUTH=iam make run checks SigV4 and execute-api:Invoke as API Gateway does)"""
+    if credentials is not None:
+        shown = credentials.resolve()
+        api += f"""
   credentials  {shown}, profile {API_USER} (may invoke every route)
 
-Try (boto3, the AWS CLI and SDKs read the profile; curl signs with --aws-sigv4):
-  export AWS_SHARED_CREDENTIALS_FILE={shown} AWS_PROFILE={API_USER}
+Try the client (it signs with the profile, through the standard AWS credential chain):
+  export AGENTCORE_ECR_ENDPOINT={stack.api_url} AWS_REGION={REGION} \\
+         AWS_SHARED_CREDENTIALS_FILE={shown} AWS_PROFILE={API_USER}
+  .venv/bin/agentcore-ecr create team/agent-a --wait
+or curl, signing with --aws-sigv4:
   curl -s --aws-sigv4 "aws:amz:{REGION}:execute-api" \\
        --user "{stack.api_keys["aws_access_key_id"]}:{stack.api_keys["aws_secret_access_key"]}" \\
        -X POST {stack.api_url}/repositories -H 'Content-Type: application/json' \\
-       -d '{{"name": "team/agent-a"}}'"""
-    else:
-        api = f"""  API          {stack.api_url}
-               (requests are not signed or checked, as with `sam local start-api`;
-               AUTH=iam make run checks SigV4 and execute-api:Invoke as API Gateway does)
-
-Try:
-  curl -s -X POST {stack.api_url}/repositories -H 'Content-Type: application/json' \\
        -d '{{"name": "team/agent-a"}}'"""
     return f"""
 agentcore-ecr local stack ready in {elapsed:.1f}s

@@ -62,7 +62,7 @@ class LocalConfig:
     poll_interval_seconds: int = 1
     settle_seconds: float = 0.0
     max_workers: int = 4
-    state_dir: Path | None = ROOT / ".local"  # logs/ and, with AUTH=iam, aws-credentials
+    state_dir: Path | None = ROOT / ".local"  # logs/ and aws-credentials
     iam_auth: bool = False  # AUTH=iam: the API checks SigV4 and execute-api:Invoke
     template: Path = ROOT / "template.yaml"
     parameters: dict[str, str] = field(default_factory=dict)
@@ -149,8 +149,7 @@ class LocalStack:
         self._provision()
         emulator.options.invoke = self.invoke
         emulator.options.invoke_async = self.invoke_async
-        if self.config.iam_auth:
-            self._write_api_credentials()
+        self._write_api_credentials()  # with or without AUTH=iam: clients sign either way
         self.gateway = Gateway(self.template, self.invoke, self.config.port, iam_auth=self.config.iam_auth)
         threading.Thread(target=self.gateway.serve_forever, name="gateway", daemon=True).start()
 
@@ -363,7 +362,8 @@ class LocalStack:
                 )
 
     def _write_api_credentials(self) -> None:
-        """AUTH=iam: an IAM user that may invoke every route, in AWS's shared-credentials format."""
+        """An IAM user that may invoke every route, in AWS's shared-credentials format: what AUTH=iam
+        checks, and what a client signs with (it signs whether the API checks or not)."""
         iam_client = self.client("iam")
         iam_client.create_user(UserName=API_USER)
         document = {

@@ -1,5 +1,6 @@
-"""Patch 15, IAM_ENFORCED: every request signed with an assumed role's credentials is authorized as
-AWS would, against the role's policies in the emulator's IAM (local/iam.py evaluates).
+"""Patch 15, IAM_ENFORCED: every request signed with an assumed role's or an IAM user's credentials is
+authorized as AWS would, against the role's or the user's policies in the emulator's IAM
+(local/iam.py evaluates). Other keys (`local`, any made-up key) stay unchecked, as root's would be.
 
 Also the lookups the other IAM patches and the local API Gateway share: who signed a request,
 what policies a principal has, what a Lambda function's resource-based policy allows.
@@ -61,11 +62,9 @@ def role_principal(role_arn: str, session: str) -> Principal:
 
 
 def principal_of(access_key_id: str, account: str) -> Principal | None:
-    """The assumed role whose session holds this key; None for any other key (left unchecked)."""
-    session = _sts(account).get_assumed_role_from_access_key(access_key_id)
-    if session is None:
-        return None
-    return role_principal(session.role_arn, session.session_name)
+    """The assumed role or IAM user whose key this is; None for any other key (left unchecked)."""
+    found = signing_secret(access_key_id, account)
+    return found[0] if found is not None else None
 
 
 def signing_secret(access_key_id: str, account: str) -> tuple[Principal, str, str | None] | None:

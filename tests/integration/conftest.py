@@ -123,6 +123,29 @@ def abort_while_waiting(local: LocalStackProcess, operation_id: str) -> None:
     raise AssertionError(f"{operation_id} never waited on its stack")
 
 
+def settled_status(cfn: Any, stack_name: str) -> str:
+    for _ in range(100):
+        status = str(cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"])
+        if not status.endswith("_IN_PROGRESS"):
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"{stack_name} did not settle")
+
+
+def leave_a_failed_create(stack: LocalStackProcess, prefix: str) -> str:
+    """A repository name whose stack's create failed (ROLLBACK_COMPLETE) while its repository was
+    made in ECR outside the stack: the next create of that name fails with StackFailed."""
+    cfn, ecr = stack.client("cloudformation"), stack.client("ecr")
+    leftover = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    ecr.create_repository(repositoryName=leftover)
+    template = (ROOT / "functions/agentcore_ecr/templates/repository.yaml").read_text()
+    cfn.create_stack(StackName=f"agentcore-{leftover}-dev-ecr", TemplateBody=template, Parameters=[
+        {"ParameterKey": "RepositoryName", "ParameterValue": leftover},
+        {"ParameterKey": "Environment", "ParameterValue": "dev"}])  # fmt: skip
+    assert settled_status(cfn, f"agentcore-{leftover}-dev-ecr") == "ROLLBACK_COMPLETE"
+    return leftover
+
+
 def start_local_stack(
     state_dir: Path,
     settle_seconds: float = 1.0,

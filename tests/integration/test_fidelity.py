@@ -29,6 +29,8 @@ from tests.integration.conftest import (
     LocalStackProcess,
     Response,
     abort_while_waiting,
+    leave_a_failed_create,
+    settled_status,
     start_local_stack,
     stop_local_stack,
 )
@@ -253,15 +255,6 @@ def test_every_permission_the_template_grants_is_used(tmp_path: Path) -> None:
     assert unused == set(), "granted and never used: remove them, or exercise them here"
 
 
-def settled_status(cfn: Any, stack_name: str) -> str:
-    for _ in range(100):
-        status = str(cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"])
-        if not status.endswith("_IN_PROGRESS"):
-            return status
-        time.sleep(0.05)
-    raise AssertionError(f"{stack_name} did not settle")
-
-
 def exercise_every_path(stack: LocalStackProcess) -> None:
     """Every route and every way through the workflow, each asserted to succeed."""
 
@@ -319,13 +312,7 @@ def exercise_every_path(stack: LocalStackProcess) -> None:
         raise AssertionError("the EventBridge intake did not provision the repository and update the other")
     # A failed create (ROLLBACK_COMPLETE) that the next create cleans up
     cfn, ecr = stack.client("cloudformation"), stack.client("ecr")
-    leftover = f"px-{uuid.uuid4().hex[:6]}"
-    ecr.create_repository(repositoryName=leftover)
-    template = (ROOT / "functions/agentcore_ecr/templates/repository.yaml").read_text()
-    cfn.create_stack(StackName=f"agentcore-{leftover}-dev-ecr", TemplateBody=template, Parameters=[
-        {"ParameterKey": "RepositoryName", "ParameterValue": leftover},
-        {"ParameterKey": "Environment", "ParameterValue": "dev"}])  # fmt: skip
-    assert settled_status(cfn, f"agentcore-{leftover}-dev-ecr") == "ROLLBACK_COMPLETE"
+    leftover = leave_a_failed_create(stack, "px")
     # ...with the stack status events off, so that CheckStack reads the failure (the fallback)
     [rule] = [r["Name"] for r in events.list_rules()["Rules"] if "StackStatusChanged" in r["Name"]]
     events.disable_rule(Name=rule)
