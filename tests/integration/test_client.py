@@ -95,7 +95,7 @@ def test_every_command_of_the_console_script(
     assert shown == local.request("GET", f"/repositories/{name}").body
     listed = json_of(run(profile, "list", "--environment", "dev"))
     assert name in [item["name"] for item in listed["items"]] and listed["nextToken"] is None
-    table = run(profile, "list", "--output", "table")
+    table = run({**profile, "COLUMNS": "200"}, "list", "--output", "table")  # no column folds the name
     assert table.returncode == 0 and name in table.stdout and "STACK STATUS" in table.stdout, table
 
     changed = json_of(run(profile, "lifecycle", "set", name, "--untagged-days", "7", "--wait"))
@@ -146,6 +146,8 @@ def test_wait_on_a_failed_operation_exits_1_with_its_error(
     operation = json.loads(failed.stdout)  # the final operation, for scripts
     assert operation["status"] == "FAILED" and operation["error"]["code"] == "StackFailed"
     assert failed.stderr.startswith("error: StackFailed: ") and "already exists" in failed.stderr
+    tabled = run(profile, "create", leftover, "--wait", "--output", "table")  # the option holds on failure
+    assert tabled.returncode == 1 and "Status" in tabled.stdout and "FAILED" in tabled.stdout, tabled
 
     with pytest.raises(OperationFailed) as raised:  # the SDK's waiter says the same
         client.wait(client.create_repository(leftover), timeout=120)

@@ -81,7 +81,7 @@ def common(function: F) -> F:
             sign=not kwargs.pop("no_sign_request"),
             output=display.Output(kwargs.pop("output")),
         )
-        click.get_current_context().obj = settings
+        click.get_current_context().find_root().obj = settings  # for Group.invoke's error report
         return function(settings, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -111,7 +111,8 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except ClientError as error:
-            settings = ctx.obj if isinstance(ctx.obj, Settings) else None
+            root = ctx.find_root().obj
+            settings = root if isinstance(root, Settings) else None
             output = settings.output if settings is not None else display.Output(None)
             report(output, error)
             raise click.exceptions.Exit(error.exit_code) from error

@@ -17,7 +17,10 @@ ENDED: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"
 
 
 class ApiModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
+    # defer_build: a validator is built on first use, not at import (the command starts faster).
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True, defer_build=True
+    )
 
     def to_api(self) -> dict[str, Any]:
         """The JSON the API answered (camelCase keys, UTC timestamps as `...Z`)."""
