@@ -203,3 +203,16 @@ def test_the_clients_models_have_the_services_fields(name: str) -> None:
         return {field.alias or key for key, field in model.model_fields.items()}
 
     assert aliases(getattr(client, name)) == aliases(getattr(service, name))
+
+
+def test_tls_is_verified_with_the_ca_bundle_the_aws_cli_would_use(
+    credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/corporate-ca.pem")
+    assert (
+        Client("https://abc.execute-api.us-east-1.amazonaws.com/v1").transport.verify
+        == "/etc/corporate-ca.pem"
+    )
+    monkeypatch.delenv("AWS_CA_BUNDLE")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    assert Client("https://abc.execute-api.us-east-1.amazonaws.com/v1").transport.verify is True

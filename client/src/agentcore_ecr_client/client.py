@@ -21,6 +21,7 @@ from agentcore_ecr_client.models import (
 from agentcore_ecr_client.transport import (
     Transport,
     botocore_session,
+    ca_bundle,
     path_of,
     resolve_endpoint,
     resolve_region,
@@ -79,7 +80,12 @@ class Client:
                     "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, SSO, an instance or container role)"
                 )
         self.transport = Transport(
-            endpoint, resolve_region(boto, region, endpoint), credentials, timeout, max_attempts
+            endpoint,
+            resolve_region(boto, region, endpoint),
+            credentials,
+            timeout,
+            max_attempts,
+            verify=ca_bundle(boto),
         )
 
     @property

@@ -67,6 +67,16 @@ def botocore_session(session: Any = None, profile: str | None = None) -> botocor
     return inner
 
 
+def ca_bundle(session: botocore.session.Session) -> bool | str:
+    """The CA bundle to verify TLS with: AWS_CA_BUNDLE or the profile's `ca_bundle`, as the AWS CLI
+    reads it; else the default one."""
+    try:
+        found = session.get_config_variable("ca_bundle")
+    except botocore.exceptions.ProfileNotFound as error:
+        raise ConfigurationError(str(error)) from error
+    return str(found) if found else True
+
+
 def resolve_region(session: botocore.session.Session, region: str | None, endpoint: str | None) -> str:
     """`region`, else AWS_REGION, else the profile's (AWS_DEFAULT_REGION, config), else the one
     in an `execute-api` endpoint's host name."""
@@ -134,6 +144,7 @@ class Transport:
         max_attempts: int = 5,
         backoff: float = 0.5,
         max_backoff: float = 20.0,
+        verify: bool | str = True,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.region = region
@@ -141,7 +152,8 @@ class Transport:
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self.http = URLLib3Session(timeout=timeout)
+        self.verify = verify
+        self.http = URLLib3Session(verify=verify, timeout=timeout)  # proxies: HTTPS_PROXY, NO_PROXY
         self.attempts = 0  # every try made, for tests and --debug
 
     def request(
