@@ -56,11 +56,16 @@ class LocalStackProcess:
         return self.state_dir / "logs"
 
     @cached_property
-    def signing_credentials(self) -> Any:
-        """The profile the local stack wrote, through botocore's credential chain."""
+    def user_session(self) -> botocore.session.Session:
+        """A session of the profile the local stack wrote, read through botocore's credential chain."""
         session = botocore.session.Session(profile=PROFILE)
         session.set_config_variable("credentials_file", str(self.state_dir / "aws-credentials"))
-        return session.get_credentials().get_frozen_credentials()
+        session.set_config_variable("config_file", str(self.state_dir / "no-aws-config"))
+        return session
+
+    @cached_property
+    def signing_credentials(self) -> Any:
+        return self.user_session.get_credentials().get_frozen_credentials()
 
     def request(
         self,

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.session
 import pytest
 
 from agentcore_ecr_client import ApiError, Client, OperationFailed
@@ -53,10 +52,7 @@ def profile(local: LocalStackProcess) -> dict[str, str]:
 def session(local: LocalStackProcess) -> Any:
     """The same user's boto3 session, in this process (the profile, read from the file the local
     stack wrote, through botocore's credential chain)."""
-    core = botocore.session.Session(profile=PROFILE)
-    core.set_config_variable("credentials_file", str(local.state_dir / "aws-credentials"))
-    core.set_config_variable("config_file", str(local.state_dir / "no-aws-config"))
-    return boto3.Session(botocore_session=core, region_name="us-east-1")
+    return boto3.Session(botocore_session=local.user_session, region_name="us-east-1")
 
 
 @pytest.fixture

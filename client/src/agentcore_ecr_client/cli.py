@@ -104,6 +104,16 @@ def mutation(function: F) -> F:
     return click.option("--wait", is_flag=True, help="Follow the operation to its end.")(function)
 
 
+def lifecycle_options(function: F) -> F:
+    """--untagged-days and --max-images: a LifecyclePolicy."""
+    function = click.option(
+        "--max-images", type=int, help="Keep at most this many images [default: no limit]."
+    )(function)
+    return click.option(
+        "--untagged-days", type=int, help="Untagged images expire this many days after push [default: 30]."
+    )(function)
+
+
 class Group(click.Group):
     """Errors of the client become one line on stderr and the exit code of their kind."""
 
@@ -188,12 +198,7 @@ def _tags(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...])
     help="[service default: KMS on create; an update keeps the current one].",
 )
 @click.option("--kms-key", help="A KMS key ARN (with KMS) [default: the AWS managed key].")
-@click.option(
-    "--untagged-days",
-    type=int,
-    help="Untagged images expire this many days after push [service default: 30].",
-)
-@click.option("--max-images", type=int, help="Keep at most this many images.")
+@lifecycle_options
 @click.option("--tag", "tags", multiple=True, callback=_tags, metavar="KEY=VALUE", help="A tag (repeatable).")
 @mutation
 @common
@@ -281,10 +286,7 @@ def lifecycle_get(settings: Settings, name: str) -> None:
 
 @lifecycle.command(name="set")
 @click.argument("name")
-@click.option(
-    "--untagged-days", type=int, help="Untagged images expire this many days after push [default: 30]."
-)
-@click.option("--max-images", type=int, help="Keep at most this many images [default: no limit].")
+@lifecycle_options
 @mutation
 @common
 def lifecycle_set(

@@ -154,7 +154,7 @@ class Transport:
         self.max_backoff = max_backoff
         self.verify = verify
         self.http = URLLib3Session(verify=verify, timeout=timeout)  # proxies: HTTPS_PROXY, NO_PROXY
-        self.attempts = 0  # every try made, for tests and --debug
+        self.attempts = 0  # every try made (the tests count them)
 
     def request(
         self,
@@ -173,7 +173,9 @@ class Transport:
         sent_headers = {"Accept": "application/json", **(headers or {})}
         if body is not None:
             sent_headers["Content-Type"] = "application/json"
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             self.attempts += 1
             last = attempt == self.max_attempts
             try:
@@ -187,7 +189,6 @@ class Transport:
                 if answer.status not in RETRYABLE_STATUS or last:
                     raise api_error(answer)
             time.sleep(min(self.max_backoff, self.backoff * 2 ** (attempt - 1)) * random.random())  # noqa: S311
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, method: str, url: str, data: bytes, headers: dict[str, str]) -> Answer:
         request = AWSRequest(method=method, url=url, data=data, headers=headers)
