@@ -177,7 +177,7 @@ class Need:
 
     action: str
     resource: str
-    context: Mapping[str, str] = field(default_factory=dict)
+    context: Context = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -286,10 +286,31 @@ CLOUDFORMATION_ROLE_CALLS = frozenset({"CreateStack", "UpdateStack", "DeleteStac
 CLOUDFORMATION_TAGGING_CALLS = frozenset({"CreateStack", "UpdateStack"})
 
 
-def needs(call: Call, stack_arn: Callable[[str], str]) -> list[Need] | None:
+def _tag_keys(prefix: str, tags: Mapping[str, str]) -> dict[str, str | list[str]]:
+    """`aws:ResourceTag/{key}` (or `aws:RequestTag/{key}`) for each tag, as IAM sets them."""
+    return {f"aws:{prefix}/{key}": value for key, value in tags.items()}
+
+
+def _request_tags(call: Call) -> dict[str, str | list[str]]:
+    """A call's `Tags`: `aws:RequestTag/{key}` each, and `aws:TagKeys` (Service Authorization
+    Reference, CloudFormation: CreateStack, UpdateStack and TagResource take both)."""
+    tags = {str(tag["Key"]): str(tag["Value"]) for tag in call.params.get("Tags") or []}
+    if not tags:
+        return {}
+    return {**_tag_keys("RequestTag", tags), "aws:TagKeys": sorted(tags)}
+
+
+def needs(
+    call: Call,
+    stack_arn: Callable[[str], str],
+    stack_tags: Callable[[str], Mapping[str, str] | None] | None = None,
+) -> list[Need] | None:
     """Every authorization AWS makes for `call`; None when the local IAM does not know the call.
 
-    `stack_arn` turns a stack name into the ARN of that stack (`stack/{name}/*` when there is none).
+    `stack_arn` turns a stack name into the ARN of that stack (`stack/{name}/*` when there is none);
+    `stack_tags` gives the tags of the live stack of an ARN (None when there is no such stack), which
+    IAM sets as `aws:ResourceTag/{key}` on every action on a stack (the `stack` resource type's
+    condition key).
     """
     if (call.service, call.operation) in ALWAYS_ALLOWED:
         return []
@@ -301,11 +322,20 @@ def needs(call: Call, stack_arn: Callable[[str], str]) -> list[Need] | None:
     action = f"{IAM_PREFIX.get(call.service, call.service)}:{name}"
     found = [Need(action, resource) for resource in resources]
     if call.service == "cloudformation":
+        requested = _request_tags(call) if call.operation in CLOUDFORMATION_TAGGING_CALLS else {}
+        context_of = {
+            resource: _tag_keys("ResourceTag", (stack_tags(resource) if stack_tags else None) or {})
+            for resource in resources
+        }
+        found = [Need(action, resource, {**context_of[resource], **requested}) for resource in resources]
         if call.operation in CLOUDFORMATION_ROLE_CALLS and call.params.get("RoleARN"):
             # CloudFormation User Guide ("service role"): passing a role needs iam:PassRole on it.
             passed = {"iam:PassedToService": "cloudformation.amazonaws.com"}
             found.append(Need("iam:PassRole", str(call.params["RoleARN"]), passed))
         if call.operation in CLOUDFORMATION_TAGGING_CALLS and call.params.get("Tags"):
-            tagging = {"cloudformation:CreateAction": call.operation}
-            found.extend(Need("cloudformation:TagResource", resource, tagging) for resource in resources)
+            tagging = {"cloudformation:CreateAction": call.operation, **requested}
+            found.extend(
+                Need("cloudformation:TagResource", resource, {**context_of[resource], **tagging})
+                for resource in resources
+            )
     return found

@@ -288,6 +288,12 @@ class LocalStack:
         lambda_client, sfn = self.client("lambda"), self.client("stepfunctions")
         for logical_id in template.of_type("AWS::SQS::Queue"):
             sqs.create_queue(QueueName=logical_id)
+        for logical_id in template.of_type("AWS::SQS::QueuePolicy"):
+            queue_policy = template.properties(logical_id)
+            for queue_url in queue_policy["Queues"]:
+                sqs.set_queue_attributes(
+                    QueueUrl=queue_url, Attributes={"Policy": json.dumps(queue_policy["PolicyDocument"])}
+                )
         self._provision_tables()
         for logical_id in template.of_type("AWS::Events::EventBus"):
             events.create_event_bus(Name=template.properties(logical_id)["Name"])

@@ -103,16 +103,29 @@ test process). The product code never knows: it talks to what looks like AWS.
    FAILED. AWS stops the execution at once, ABORTED, and its task token no longer resumes anything
    (Step Functions API Reference, StopExecution; SendTaskSuccess answers TaskTimedOut).
 
+25. TRUST_POLICIES - moto lets a service use any role. AWS lets a service assume a role only if the
+   role's trust policy allows the service's principal, with the condition keys that service sends:
+   CloudFormation for a stack's service role (no key documented, so none is sent; otherwise the
+   stack call fails with ValidationError "Role <arn> is invalid or cannot be assumed"), Lambda for a
+   function's execution role (none documented; CreateFunction fails with
+   InvalidParameterValueException), Step Functions for the state machine's role (`aws:SourceArn`,
+   `aws:SourceAccount`; CreateStateMachine fails with AccessDeniedException). IAM User Guide, "IAM
+   JSON policy elements: Principal" (service principals) and "Policy evaluation logic"; Step
+   Functions Developer Guide, "Creating an IAM role for your state machine". With IAM enforced, the
+   tags of a stack also reach IAM as `aws:ResourceTag/<key>`, and a call's tags as
+   `aws:RequestTag/<key>` and `aws:TagKeys` (local/iam.py; Service Authorization Reference,
+   CloudFormation).
+
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
 operation, and see the retries the service makes.
 
-Patches 14 to 16 act when `options.enforce_iam` is set (the local stack sets it); tests that run
+Patches 14 to 16 and 25 act when `options.enforce_iam` is set (the local stack sets it); tests that run
 moto in their own process set it where they test IAM.
 """
 
 from __future__ import annotations
 
-from local.emulator import access, cloudformation, ecr, faults, functions, stepfunctions
+from local.emulator import access, cloudformation, ecr, faults, functions, stepfunctions, trust
 from local.emulator.options import EmulatorOptions, options
 
 PATCHES = (
@@ -140,6 +153,7 @@ PATCHES = (
     "STACK_STATUS_EVENTS",
     "DISABLED_RULES_SILENT",
     "STOP_ENDS_A_CALLBACK_WAIT",
+    "TRUST_POLICIES",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -151,9 +165,10 @@ def apply() -> None:
     if _applied:
         return
     ecr.apply()  # 1
-    cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events)
+    cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events), 25
     functions.apply()  # 8, 9, 20, 23
     access.apply()  # 15, 17
     stepfunctions.apply()  # 16, 19, 24
+    trust.apply()  # 25 (CloudFormation's part in cloudformation.apply)
     faults.apply()
     _applied = True

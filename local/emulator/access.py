@@ -125,6 +125,23 @@ def authorize(principal: Principal, needs: list[iam.Need]) -> str | None:
     return None
 
 
+def trusts(role_arn: str, service: str, context: iam.Context | None = None) -> bool:
+    """The role's trust policy lets `service` (its principal, `<name>.amazonaws.com`) assume it, with
+    the condition keys `context` that service sends when it does (IAM User Guide, "Policy evaluation
+    for requests within a single account": AssumeRole needs the role's trust policy to allow it)."""
+    account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+    try:
+        document = _iam(account).get_role(name).assume_role_policy_document
+    except Exception:  # noqa: BLE001 - a role that does not exist cannot be assumed
+        return False
+    decision = iam.evaluate(
+        [_as_policy(document)], "sts:AssumeRole", role_arn, context or {}, principal=service
+    )
+    if options.record_decision is not None:
+        options.record_decision(service, "sts:AssumeRole", role_arn, decision.allowed)
+    return decision.allowed
+
+
 def resource_policy_allows(function_arn: str, service: str, source_arn: str) -> bool:
     """A Lambda function's resource-based policy lets `service` invoke it on behalf of `source_arn`."""
     from moto.awslambda.utils import get_backend  # noqa: PLC0415 - the Docker-less backend, when it is in use
@@ -188,6 +205,19 @@ def _stack_arn(region: str, account: str) -> Any:
         return f"arn:aws:cloudformation:{region}:{account}:stack/{name}/*"
 
     return stack_arn
+
+
+def _stack_tags(region: str, account: str) -> Any:
+    def stack_tags(arn: str) -> Mapping[str, str] | None:
+        """The tags of the live stack with this ARN; None when there is none (nothing to tag yet)."""
+        from moto.cloudformation.models import cloudformation_backends  # noqa: PLC0415
+
+        stack = cloudformation_backends[account][region].stacks.get(arn)
+        if stack is None or stack.status == "DELETE_COMPLETE":
+            return None
+        return dict(stack.tags or {})
+
+    return stack_tags
 
 
 def _denied(response: Any, message: str) -> tuple[int, dict[str, str], str]:
@@ -263,7 +293,11 @@ def apply() -> None:
             region=self.region,
             account=self.current_account,
         )
-        needs = iam.needs(call, _stack_arn(self.region, self.current_account))
+        needs = iam.needs(
+            call,
+            _stack_arn(self.region, self.current_account),
+            _stack_tags(self.region, self.current_account),
+        )
         if needs is None:
             denial: str | None = (
                 f"User: {principal.arn} is not authorized to perform: {call.service}:{operation}: "

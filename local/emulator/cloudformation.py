@@ -631,6 +631,38 @@ def _patch_api_rules() -> None:
     api.continue_update_rollback = continue_update_rollback  # type: ignore[attr-defined]
 
 
+# The service role's trust (25) -----------------------------------------------------------------
+
+CLOUDFORMATION_PRINCIPAL = "cloudformation.amazonaws.com"
+
+
+def _patch_service_role_trust() -> None:
+    """25. TRUST_POLICIES, for CloudFormation: a stack operation with a service role (the call's
+    `RoleARN`, or the role the stack keeps) needs the role's trust policy to let CloudFormation
+    assume it; otherwise the call fails with AWS's ValidationError "Role <arn> is invalid or cannot
+    be assumed". No document says which condition keys CloudFormation sets when it assumes a
+    stack's role, so none are sent: only a trust policy that holds without them passes."""
+    from moto.cloudformation import responses  # noqa: PLC0415
+    from moto.cloudformation.exceptions import ValidationError  # noqa: PLC0415
+
+    api = responses.CloudFormationResponse
+
+    def assuming(operation: Any) -> Any:
+        def checked(self: Any) -> Any:
+            if options.enforce_iam:
+                stack = _find_stack(self.cloudformation_backend, self._get_param("StackName") or "")
+                live = stack is not None and stack.status != "DELETE_COMPLETE"
+                role = self._get_param("RoleARN") or (stack.role_arn if live else None)
+                if role and not access.trusts(role, CLOUDFORMATION_PRINCIPAL):
+                    raise ValidationError(message=f"Role {role} is invalid or cannot be assumed")
+            return operation(self)
+
+        return checked
+
+    for name in ("create_stack", "update_stack", "delete_stack", "continue_update_rollback"):
+        setattr(api, name, assuming(getattr(api, name)))
+
+
 # Templates and parameters (5, 6, 7) -----------------------------------------------------------
 
 
@@ -797,5 +829,6 @@ def apply() -> None:
     _patch_parameter_change()
     _patch_settle_delay()
     _patch_api_rules()
+    _patch_service_role_trust()  # 25
     _patch_event_tokens()
     _patch_resource_handlers()

@@ -1,15 +1,20 @@
 """Patches 8, LAMBDA_RUNS_HANDLERS, and 9, EVENTBRIDGE_TO_LAMBDA: Lambda without Docker; 20,
 EVENT_HAS_ACCOUNT: the events EventBridge delivers carry their account; 23, DISABLED_RULES_SILENT:
-a disabled rule delivers nothing."""
+a disabled rule delivers nothing; and 25's resource-based part: EventBridge writes to a target's
+dead-letter queue only if the queue's policy lets the rule do so."""
 
 from __future__ import annotations
 
 import copy
 import json
+import logging
 from typing import Any
 
+from local import iam
 from local.emulator import access
 from local.emulator.options import options
+
+log = logging.getLogger(__name__)
 
 
 def _patch_lambda_invoke() -> None:
@@ -35,6 +40,22 @@ def _patch_lambda_invoke() -> None:
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
 
 
+def _queue_policy_allows(backend: Any, queue: str, queue_arn: str, rule_arn: str) -> bool:
+    """25. The queue's resource-based policy lets EventBridge send for this rule (EventBridge User
+    Guide, "Using dead-letter queues to process undelivered events": the policy allows
+    `events.amazonaws.com` to `sqs:SendMessage`, with the rule's ARN as `aws:SourceArn`)."""
+    try:
+        policy = backend.get_queue(queue)._policy_json
+    except Exception:  # noqa: BLE001 - a queue that does not exist takes nothing
+        return False
+    account = queue_arn.split(":")[4]
+    context = {"aws:SourceArn": rule_arn, "aws:SourceAccount": account}
+    decision = iam.evaluate([policy], "sqs:SendMessage", queue_arn, context, principal="events.amazonaws.com")
+    if options.record_decision is not None:
+        options.record_decision("events.amazonaws.com", "sqs:SendMessage", queue_arn, decision.allowed)
+    return decision.allowed
+
+
 def _dead_letter(rule: Any, target: dict[str, Any], event: Any, code: str, message: str) -> None:
     """EventBridge's dead-letter message for an event it could not deliver to a target."""
     from moto.sqs.models import sqs_backends  # noqa: PLC0415
@@ -43,6 +64,11 @@ def _dead_letter(rule: Any, target: dict[str, Any], event: Any, code: str, messa
     if not queue_arn:
         return
     _, _, _, region, account, queue = queue_arn.split(":", 5)
+    if options.enforce_iam and not _queue_policy_allows(
+        sqs_backends[account][region], queue, queue_arn, rule.arn
+    ):
+        log.error("%s: the event is lost: the dead-letter queue's policy does not let it send", rule.arn)
+        return
     attributes = {
         "ERROR_CODE": code,
         "ERROR_MESSAGE": message,
@@ -53,7 +79,7 @@ def _dead_letter(rule: Any, target: dict[str, Any], event: Any, code: str, messa
         queue,
         json.dumps(event),
         message_attributes={
-            key: {"data_type": "String", "string_value": value} for key, value in attributes.items()
+            key: {"DataType": "String", "StringValue": value} for key, value in attributes.items()
         },
     )
 

@@ -55,9 +55,10 @@ def enforced(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def make_role(name: str, *statements: dict[str, Any]) -> str:
+def make_role(name: str, *statements: dict[str, Any], service: str = "cloudformation.amazonaws.com") -> str:
     iam = boto3.client("iam", region_name=REGION)
-    arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    trust = json.dumps(TRUST).replace("cloudformation.amazonaws.com", service)
+    arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     document = {"Version": "2012-10-17", "Statement": list(statements)}
     iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(document))
     return arn
@@ -504,8 +505,9 @@ def test_task_integrations_run_as_the_state_machines_role(
 ) -> None:
     function = create_function("target")
     monkeypatch.setattr(emulator.options, "invoke", lambda name, payload: (payload, None))
-    allowed = make_role("machine", allow(["lambda:InvokeFunction"], f"{function}*"))
-    refused = make_role("machine-without-lambda", allow(["events:PutEvents"]))
+    states = "states.amazonaws.com"
+    allowed = make_role("machine", allow(["lambda:InvokeFunction"], f"{function}*"), service=states)
+    refused = make_role("machine-without-lambda", allow(["events:PutEvents"]), service=states)
 
     succeeded = run_machine(allowed, function)
     failed = run_machine(refused, function)

@@ -183,13 +183,15 @@ def test_denial_message_is_aws_wording() -> None:
 # What a call authorizes ----------------------------------------------------------------------
 
 
-def needs(service: str, operation: str, **params: Any) -> list[tuple[str, str, dict[str, str]]] | None:
+def needs(service: str, operation: str, **params: Any) -> list[tuple[str, str, dict[str, Any]]] | None:
     call = iam.Call(service, operation, params, REGION, ACCOUNT)
     found = iam.needs(call, lambda name: f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/id-1")
     return None if found is None else [(need.action, need.resource, dict(need.context)) for need in found]
 
 
 STACK = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/agentcore-x-dev-ecr/id-1"
+TAG = {"Key": "ManagedBy", "Value": "agentcore-ecr"}
+REQUEST_TAGS = {"aws:RequestTag/ManagedBy": "agentcore-ecr", "aws:TagKeys": ["ManagedBy"]}
 MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:wf"
 EXECUTION = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:wf:op-1"
 
@@ -213,9 +215,10 @@ EXECUTION = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:wf:op-1"
                      [("cloudformation:DeleteStack", STACK, {}),
                       ("iam:PassRole", ROLE, {"iam:PassedToService": CFN})],
                      id="cfn-delete-with-role"),
-        pytest.param(("cloudformation", "CreateStack", {"StackName": "agentcore-x-dev-ecr", "Tags": [{}]}),
-                     [("cloudformation:CreateStack", STACK, {}),
-                      ("cloudformation:TagResource", STACK, {"cloudformation:CreateAction": "CreateStack"})],
+        pytest.param(("cloudformation", "CreateStack", {"StackName": "agentcore-x-dev-ecr", "Tags": [TAG]}),
+                     [("cloudformation:CreateStack", STACK, REQUEST_TAGS),
+                      ("cloudformation:TagResource", STACK,
+                       {"cloudformation:CreateAction": "CreateStack", **REQUEST_TAGS})],
                      id="cfn-create-with-tags"),
         pytest.param(("stepfunctions", "StartExecution", {"stateMachineArn": MACHINE}),
                      [("states:StartExecution", MACHINE, {})], id="sfn-start"),
@@ -238,3 +241,21 @@ def test_what_a_call_authorizes(call: tuple[str, str, dict[str, Any]], expected:
     service, operation, params = call
 
     assert needs(service, operation, **params) == expected
+
+
+def test_a_call_on_a_stack_carries_the_stacks_tags_and_its_own() -> None:
+    """The `stack` resource type's condition key is aws:ResourceTag; UpdateStack takes aws:RequestTag
+    and aws:TagKeys (Service Authorization Reference, CloudFormation)."""
+    call = iam.Call("cloudformation", "UpdateStack", {"StackName": STACK, "Tags": [TAG]}, REGION, ACCOUNT)
+    tags = {"ManagedBy": "AgentCorePlatformCLI", "Environment": "dev"}
+    found = iam.needs(call, lambda name: name, lambda arn: tags if arn == STACK else None)
+    stack_tags = {"aws:ResourceTag/ManagedBy": "AgentCorePlatformCLI", "aws:ResourceTag/Environment": "dev"}
+
+    assert found is not None
+    assert [(need.action, dict(need.context)) for need in found] == [
+        ("cloudformation:UpdateStack", {**stack_tags, **REQUEST_TAGS}),
+        (
+            "cloudformation:TagResource",
+            {**stack_tags, "cloudformation:CreateAction": "UpdateStack", **REQUEST_TAGS},
+        ),
+    ]
