@@ -102,6 +102,11 @@ test process). The product code never knows: it talks to what looks like AWS.
    (`.waitForTaskToken`) waiting until its timeout, and the timeout's error then ends the execution
    FAILED. AWS stops the execution at once, ABORTED, and its task token no longer resumes anything
    (Step Functions API Reference, StopExecution; SendTaskSuccess answers TaskTimedOut).
+33. DELIVERED_ENVELOPE - moto hands a Lambda target (and a dead-letter queue) its own record of an
+   event: `time` a Unix timestamp, and a moto-only `ingestion-time`. EventBridge delivers the
+   envelope only (`version`, `id`, `detail-type`, `source`, `account`, `time`, `region`,
+   `resources`, `detail`), `time` in ISO 8601 UTC, e.g. `2026-11-27T06:46:01Z` (EventBridge User
+   Guide, "Amazon EventBridge events").
 
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
 operation, and see the retries the service makes.
@@ -140,6 +145,7 @@ PATCHES = (
     "STACK_STATUS_EVENTS",
     "DISABLED_RULES_SILENT",
     "STOP_ENDS_A_CALLBACK_WAIT",
+    "DELIVERED_ENVELOPE",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -152,7 +158,7 @@ def apply() -> None:
         return
     ecr.apply()  # 1
     cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events)
-    functions.apply()  # 8, 9, 20, 23
+    functions.apply()  # 8, 9, 20, 23, 33
     access.apply()  # 15, 17
     stepfunctions.apply()  # 16, 19, 24
     faults.apply()

@@ -1,11 +1,13 @@
 """Patches 8, LAMBDA_RUNS_HANDLERS, and 9, EVENTBRIDGE_TO_LAMBDA: Lambda without Docker; 20,
 EVENT_HAS_ACCOUNT: the events EventBridge delivers carry their account; 23, DISABLED_RULES_SILENT:
-a disabled rule delivers nothing."""
+a disabled rule delivers nothing; 33, DELIVERED_ENVELOPE: a Lambda target, and the dead-letter queue
+of one, get the envelope EventBridge delivers."""
 
 from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from local.emulator import access
@@ -35,6 +37,20 @@ def _patch_lambda_invoke() -> None:
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
 
 
+def delivered(event: Any) -> dict[str, Any]:
+    """33. DELIVERED_ENVELOPE: the event as EventBridge hands it to a target, from moto's record of it.
+
+    moto keeps `time` as a Unix timestamp and adds its own `ingestion-time` (for archives and input
+    transformers); EventBridge delivers `time` as an ISO 8601 UTC timestamp without fractions and
+    no other top-level field than the envelope's (EventBridge User Guide, "Amazon EventBridge events").
+    """
+    envelope = {key: value for key, value in dict(event).items() if key != "ingestion-time"}
+    if isinstance(envelope.get("time"), int | float):
+        moment = datetime.fromtimestamp(envelope["time"], UTC)
+        envelope["time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return envelope
+
+
 def _dead_letter(rule: Any, target: dict[str, Any], event: Any, code: str, message: str) -> None:
     """EventBridge's dead-letter message for an event it could not deliver to a target."""
     from moto.sqs.models import sqs_backends  # noqa: PLC0415
@@ -51,7 +67,7 @@ def _dead_letter(rule: Any, target: dict[str, Any], event: Any, code: str, messa
     }
     sqs_backends[account][region].send_message(
         queue,
-        json.dumps(event),
+        json.dumps(delivered(event)),
         message_attributes={
             key: {"data_type": "String", "string_value": value} for key, value in attributes.items()
         },
@@ -81,7 +97,7 @@ def _patch_eventbridge_lambda_targets() -> None:
                 continue
             options.invoke_async(
                 target["Arn"].rsplit(":", 1)[-1],
-                json.dumps(original_event).encode(),
+                json.dumps(delivered(original_event)).encode(),
                 target.get("DeadLetterConfig", {}).get("Arn"),
             )
 
