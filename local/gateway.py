@@ -19,7 +19,10 @@ body (local/template.py). A request is answered as API Gateway answers it:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -47,6 +50,31 @@ DEFAULT_STATUS = {
     "UNAUTHORIZED": 401,
     "DEFAULT_5XX": 500,
 }
+
+
+# Every field of requestContext.identity, null when the request has no such caller (API Gateway
+# Developer Guide, "Input format of a Lambda function for proxy integration").
+IDENTITY_FIELDS = (
+    "cognitoIdentityPoolId",
+    "accountId",
+    "cognitoIdentityId",
+    "caller",
+    "sourceIp",
+    "principalOrgId",
+    "accessKey",
+    "cognitoAuthenticationType",
+    "cognitoAuthenticationProvider",
+    "userArn",
+    "userAgent",
+    "user",
+)
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def request_time(epoch: float) -> str:
+    """$context.requestTime: CLF-formatted, in UTC (dd/MMM/yyyy:HH:mm:ss +0000), whatever the locale."""
+    moment = time.gmtime(epoch)
+    return time.strftime(f"%d/{MONTHS[moment.tm_mon - 1]}/%Y:%H:%M:%S +0000", moment)
 
 
 def method_arn(stage: str, method: str, path: str) -> str:
@@ -80,14 +108,22 @@ def proxy_event(
         encoded = False
     except UnicodeDecodeError:
         text, encoded = base64.b64encode(body).decode(), True
-    identity: dict[str, Any] = {"sourceIp": source_ip, "userAgent": dict(headers).get("User-Agent", "")}
+    named = {key.lower(): value for key, value in headers}
+    identity: dict[str, Any] = dict.fromkeys(IDENTITY_FIELDS)
+    identity |= {"sourceIp": source_ip, "userAgent": named.get("user-agent")}
     if caller is not None:
+        credential = re.search(r"Credential=([^/,\s]+)/", named.get("authorization", ""))
         identity |= {
+            "accessKey": credential[1] if credential else None,
             "accountId": caller.account,
             "caller": caller.arn,
             "userArn": caller.arn,
             "user": caller.arn,
         }
+    now = time.time()
+    # $context.domainName: the Host the caller used (without its port); the API's own name otherwise
+    host = named.get("host")
+    domain = host.rsplit(":", 1)[0] if host else f"{API_ID}.execute-api.{REGION}.amazonaws.com"
     return {
         "resource": route.path,
         "path": path,
@@ -99,16 +135,21 @@ def proxy_event(
         "pathParameters": match.groupdict() or None,
         "stageVariables": None,
         "requestContext": {
+            "resourceId": hashlib.sha256(route.path.encode()).hexdigest()[:6],
             "resourcePath": route.path,
             "httpMethod": method,
+            "extendedRequestId": base64.b64encode(os.urandom(11)).decode(),
+            "requestTime": request_time(now),
             "path": f"/{stage}{path}",
-            "stage": stage,
             "accountId": ACCOUNT,
-            "apiId": API_ID,
             "protocol": "HTTP/1.1",
+            "stage": stage,
+            "domainPrefix": domain.split(".", 1)[0],
+            "requestTimeEpoch": int(now * 1000),
             "requestId": str(uuid.uuid4()),
-            "requestTimeEpoch": int(time.time() * 1000),
             "identity": identity,
+            "domainName": domain,
+            "apiId": API_ID,
         },
         "body": text,
         "isBase64Encoded": encoded,

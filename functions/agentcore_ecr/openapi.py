@@ -36,7 +36,26 @@ ERRORS = {
     "413": "PayloadTooLarge (from API Gateway)",
     "415": "UnsupportedMediaType: a body whose Content-Type is not application/json",
     "422": "IdempotencyKeyReused",
+    "429": "Throttled (from API Gateway): more requests than the stage's throttling (the "
+    "ApiThrottlingRateLimit and ApiThrottlingBurstLimit parameters) or the account's lets through; "
+    "retry with backoff",
     "500": "Internal",
+    "502": "Internal (from API Gateway): the function failed or gave no valid answer; retry later",
+    "503": "Throttled: an AWS service the route calls asked the service to slow down; retry with backoff",
+    "504": "Internal (from API Gateway): the function did not answer within API Gateway's 29 seconds; retry "
+    "later, with the same Idempotency-Key for a change",
+}
+# What any operation may answer: API Gateway's own refusals and failures, and AWS's throttling.
+EVERY_ROUTE = ["403", "429", "500", "502", "503", "504"]
+SIGV4 = "sigv4"
+SECURITY_SCHEMES = {
+    SIGV4: {
+        "type": "apiKey",
+        "name": "Authorization",
+        "in": "header",
+        "description": "AWS Signature Version 4, service execute-api, with the caller's IAM credentials",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+    }
 }
 WITH_BODY = ["400", "403", "413", "415"]
 ROUTE_ERRORS = {
@@ -167,7 +186,8 @@ def document() -> dict[str, Any]:
                 responses["202"]["headers"] = {
                     "Location": {"description": "/operations/{operationId}", "schema": {"type": "string"}}
                 }
-            for status in ROUTE_ERRORS[(path, method)]:
+            operation["security"] = [{SIGV4: []}]
+            for status in sorted({*ROUTE_ERRORS[(path, method)], *EVERY_ROUTE}):
                 responses[status] = {
                     "description": ERRORS[status],
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
@@ -187,6 +207,7 @@ def document() -> dict[str, Any]:
     )
     schemas["ErrorBody"].pop("$defs", None)
     spec["components"]["schemas"] = dict(sorted(schemas.items()))
+    spec["components"]["securitySchemes"] = SECURITY_SCHEMES
     _refine(spec)
     return spec
 

@@ -102,7 +102,6 @@ test process). The product code never knows: it talks to what looks like AWS.
    (`.waitForTaskToken`) waiting until its timeout, and the timeout's error then ends the execution
    FAILED. AWS stops the execution at once, ABORTED, and its task token no longer resumes anything
    (Step Functions API Reference, StopExecution; SendTaskSuccess answers TaskTimedOut).
-
 25. TRUST_POLICIES - moto lets a service use any role. AWS lets a service assume a role only if the
    role's trust policy allows the service's principal, with the condition keys that service sends:
    CloudFormation for a stack's service role (no key documented, so none is sent; otherwise the
@@ -115,6 +114,11 @@ test process). The product code never knows: it talks to what looks like AWS.
    tags of a stack also reach IAM as `aws:ResourceTag/<key>`, and a call's tags as
    `aws:RequestTag/<key>` and `aws:TagKeys` (local/iam.py; Service Authorization Reference,
    CloudFormation).
+33. DELIVERED_ENVELOPE - moto hands a Lambda target (and a dead-letter queue) its own record of an
+   event: `time` a Unix timestamp, and a moto-only `ingestion-time`. EventBridge delivers the
+   envelope only (`version`, `id`, `detail-type`, `source`, `account`, `time`, `region`,
+   `resources`, `detail`), `time` in ISO 8601 UTC, e.g. `2026-11-27T06:46:01Z` (EventBridge User
+   Guide, "Amazon EventBridge events").
 
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
 operation, and see the retries the service makes.
@@ -154,6 +158,7 @@ PATCHES = (
     "DISABLED_RULES_SILENT",
     "STOP_ENDS_A_CALLBACK_WAIT",
     "TRUST_POLICIES",
+    "DELIVERED_ENVELOPE",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -166,7 +171,7 @@ def apply() -> None:
         return
     ecr.apply()  # 1
     cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events), 25
-    functions.apply()  # 8, 9, 20, 23
+    functions.apply()  # 8, 9, 20, 23, 33
     access.apply()  # 15, 17
     stepfunctions.apply()  # 16, 19, 24
     trust.apply()  # 25 (CloudFormation's part in cloudformation.apply)

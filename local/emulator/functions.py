@@ -1,13 +1,15 @@
 """Patches 8, LAMBDA_RUNS_HANDLERS, and 9, EVENTBRIDGE_TO_LAMBDA: Lambda without Docker; 20,
 EVENT_HAS_ACCOUNT: the events EventBridge delivers carry their account; 23, DISABLED_RULES_SILENT:
-a disabled rule delivers nothing; and 25's resource-based part: EventBridge writes to a target's
-dead-letter queue only if the queue's policy lets the rule do so."""
+a disabled rule delivers nothing; 25's resource-based part: EventBridge writes to a target's
+dead-letter queue only if the queue's policy lets the rule do so; and 33, DELIVERED_ENVELOPE: a
+Lambda target, and the dead-letter queue of one, get the envelope EventBridge delivers."""
 
 from __future__ import annotations
 
 import copy
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from local import iam
@@ -56,6 +58,20 @@ def _queue_policy_allows(backend: Any, queue: str, queue_arn: str, rule_arn: str
     return decision.allowed
 
 
+def delivered(event: Any) -> dict[str, Any]:
+    """33. DELIVERED_ENVELOPE: the event as EventBridge hands it to a target, from moto's record of it.
+
+    moto keeps `time` as a Unix timestamp and adds its own `ingestion-time` (for archives and input
+    transformers); EventBridge delivers `time` as an ISO 8601 UTC timestamp without fractions and
+    no other top-level field than the envelope's (EventBridge User Guide, "Amazon EventBridge events").
+    """
+    envelope = {key: value for key, value in dict(event).items() if key != "ingestion-time"}
+    if isinstance(envelope.get("time"), int | float):
+        moment = datetime.fromtimestamp(envelope["time"], UTC)
+        envelope["time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return envelope
+
+
 def _dead_letter(rule: Any, target: dict[str, Any], event: Any, code: str, message: str) -> None:
     """EventBridge's dead-letter message for an event it could not deliver to a target."""
     from moto.sqs.models import sqs_backends  # noqa: PLC0415
@@ -77,7 +93,7 @@ def _dead_letter(rule: Any, target: dict[str, Any], event: Any, code: str, messa
     }
     sqs_backends[account][region].send_message(
         queue,
-        json.dumps(event),
+        json.dumps(delivered(event)),
         message_attributes={
             key: {"DataType": "String", "StringValue": value} for key, value in attributes.items()
         },
@@ -107,7 +123,7 @@ def _patch_eventbridge_lambda_targets() -> None:
                 continue
             options.invoke_async(
                 target["Arn"].rsplit(":", 1)[-1],
-                json.dumps(original_event).encode(),
+                json.dumps(delivered(original_event)).encode(),
                 target.get("DeadLetterConfig", {}).get("Arn"),
             )
 

@@ -912,3 +912,47 @@ def test_stopping_an_execution_whose_task_waits_for_its_token_aborts_it(
     with pytest.raises(ClientError) as refused:
         sfn.send_task_success(taskToken=token, output="{}")
     assert refused.value.response["Error"]["Code"] in {"TaskTimedOut", "InvalidToken"}
+
+
+# 33. DELIVERED_ENVELOPE -----------------------------------------------------------------------
+
+
+def test_a_lambda_target_and_its_dead_letter_queue_get_eventbridges_envelope(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS: a target gets the envelope's fields only, `time` in ISO 8601 UTC (EventBridge User
+    Guide, "Amazon EventBridge events"); moto's record has a Unix `time` and its `ingestion-time`."""
+    queued: list[tuple[str, bytes, str | None]] = []
+    monkeypatch.setattr(emulator.options, "invoke_async", lambda *call: queued.append(call))
+    monkeypatch.setattr(emulator.options, "enforce_iam", True)  # no permission: the event is dead-lettered
+    sqs = boto3.client("sqs", region_name=REGION)
+    dead_letters_url = sqs.create_queue(QueueName="dead-letters")["QueueUrl"]
+    dead_letters_arn = sqs.get_queue_attributes(QueueUrl=dead_letters_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events = boto3.client("events", region_name=REGION)
+    envelope = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+    for name, queue in (("allowed", None), ("refused", dead_letters_arn)):
+        function_arn = create_function(name)
+        if queue is None:
+            boto3.client("lambda", region_name=REGION).add_permission(
+                FunctionName=name,
+                StatementId="events",
+                Action="lambda:InvokeFunction",
+                Principal="events.amazonaws.com",
+                SourceArn=f"arn:aws:events:{REGION}:123456789012:rule/{name}",
+            )
+        events.put_rule(Name=name, EventPattern=json.dumps({"source": ["agentcore.ecr"]}))
+        target: dict[str, Any] = {"Id": "function", "Arn": function_arn}
+        if queue:
+            target["DeadLetterConfig"] = {"Arn": queue}
+        events.put_targets(Rule=name, Targets=[target])
+
+    events.put_events(Entries=[{"Source": "agentcore.ecr", "DetailType": "Result", "Detail": "{}"}])
+
+    ((name, payload, _),) = queued
+    (message,) = sqs.receive_message(QueueUrl=dead_letters_url)["Messages"]
+    for delivered in (json.loads(payload), json.loads(message["Body"])):
+        assert set(delivered) == envelope
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", delivered["time"])
+    assert name == "allowed"

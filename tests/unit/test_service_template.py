@@ -239,3 +239,168 @@ def test_the_waiting_steps_get_the_poll_interval_and_the_timeout(
 
     assert variables["STACK_POLL_INTERVAL_SECONDS"] == {"Ref": "StackPollIntervalSeconds"}
     assert variables["STACK_TIMEOUT_MINUTES"] == {"Ref": "StackTimeoutMinutes"}
+
+
+ALARM_TOPIC = {"Fn::If": ["CreateAlarmTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}
+
+
+def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def test_every_alarm_notifies_the_alarm_topic_going_into_alarm_and_back(template: dict[str, Any]) -> None:
+    """An alarm without AlarmActions changes state in the console and tells nobody."""
+    alarms = _alarms(template)
+
+    assert alarms
+    assert all(alarm.get("AlarmActions") == [ALARM_TOPIC] for alarm in alarms.values())
+    assert all(alarm.get("OKActions") == [ALARM_TOPIC] for alarm in alarms.values())
+    topic = template["Resources"]["AlarmTopic"]
+    assert topic["Condition"] == "CreateAlarmTopic"
+    assert template["Conditions"]["CreateAlarmTopic"] == {"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}
+    subscription = template["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "SubscribeAlarmEmail"
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlarmEmail"},
+    }
+
+
+def _watched(alarms: dict[str, dict[str, Any]], namespace: str, metric: str) -> list[dict[str, Any]]:
+    return [
+        {dimension["Name"]: dimension["Value"] for dimension in alarm["Dimensions"]}
+        for alarm in alarms.values()
+        if alarm["Namespace"] == namespace and alarm["MetricName"] == metric
+    ]
+
+
+def test_every_dead_letter_queue_has_an_alarm_on_its_first_message(
+    template: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    """Every queue a function or a rule target sends its failures to."""
+    queues = {
+        reference["Fn::GetAtt"][0]
+        for resource in translated["Resources"].values()
+        for reference in [
+            resource["Properties"].get("DeadLetterConfig", {}).get("TargetArn"),
+            *(
+                target.get("DeadLetterConfig", {}).get("Arn")
+                for target in resource["Properties"].get("Targets", [])
+            ),
+        ]
+        if isinstance(reference, dict) and "Fn::GetAtt" in reference
+    }
+    alarms = _alarms(template)
+
+    assert queues == {"ProvisioningDeadLetterQueue"}
+    watched = _watched(alarms, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert sorted(dimensions["QueueName"]["Fn::GetAtt"][0] for dimensions in watched) == sorted(queues)
+    assert all(
+        alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        for alarm in alarms.values()
+        if alarm["Namespace"] == "AWS/SQS"
+    )
+
+
+@pytest.mark.parametrize("metric", ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"])
+def test_operations_that_end_other_than_succeeded_raise_an_alarm(
+    template: dict[str, Any], metric: str
+) -> None:
+    assert _watched(_alarms(template), "AWS/States", metric) == [
+        {"StateMachineArn": {"Ref": "RepositoryWorkflow"}}
+    ]
+
+
+def test_the_apis_5xx_raise_an_alarm(template: dict[str, Any], translated: dict[str, Any]) -> None:
+    """API Gateway's REST metrics have the dimensions ApiName and Stage (API Gateway Developer
+    Guide, "Amazon API Gateway dimensions and metrics"): the API's name is the stack's."""
+    (watched,) = _watched(_alarms(template), "AWS/ApiGateway", "5XXError")
+    (stage,) = [n for n, r in translated["Resources"].items() if r["Type"] == "AWS::ApiGateway::Stage"]
+
+    assert template["Resources"]["Api"]["Properties"]["Name"] == {"Ref": "AWS::StackName"}
+    assert watched["ApiName"] == {"Ref": "AWS::StackName"}
+    assert watched["Stage"] == {"Ref": "Api.Stage"}
+    assert translated["Resources"][stage]["Properties"]["StageName"] == "v1"
+
+
+def test_every_function_has_a_throttles_alarm(template: dict[str, Any]) -> None:
+    functions = [n for n, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
+
+    watched = _watched(_alarms(template), "AWS/Lambda", "Throttles")
+
+    assert len(functions) == 15
+    assert sorted(dimensions["FunctionName"]["Ref"] for dimensions in watched) == sorted(functions)
+
+
+@pytest.mark.parametrize("resource", ["Catalog", "CloudFormationServiceRole"])
+def test_the_catalog_and_the_service_role_outlive_the_stack(template: dict[str, Any], resource: str) -> None:
+    """Deleting the service's stack must not take the catalog, nor the role every repository stack
+    changes under (a stack whose role is gone can be neither updated nor deleted). With no fixed
+    name, a stack made again under the same name makes its own and does not collide with them."""
+    declared = template["Resources"][resource]
+
+    assert declared["DeletionPolicy"] == "Retain"
+    assert declared["UpdateReplacePolicy"] == "Retain"
+    assert not {"TableName", "RoleName"} & set(declared["Properties"])
+
+
+def test_the_stage_throttles_every_method_with_the_parameters(template: dict[str, Any]) -> None:
+    """Without MethodSettings a stage takes up to the account's 10,000 requests a second (5,000
+    burst), far beyond what the functions' reserved concurrency serves."""
+    local = LocalTemplate(load_template())
+    (stage,) = local.of_type("AWS::ApiGateway::Stage")
+    (setting,) = local.properties(stage)["MethodSettings"]
+    parameters = template["Parameters"]
+
+    assert setting["ResourcePath"] == "/*"
+    assert setting["HttpMethod"] == "*"
+    assert int(setting["ThrottlingRateLimit"]) == parameters["ApiThrottlingRateLimit"]["Default"]
+    assert int(setting["ThrottlingBurstLimit"]) == parameters["ApiThrottlingBurstLimit"]["Default"]
+    assert (
+        1
+        <= parameters["ApiThrottlingRateLimit"]["Default"]
+        <= parameters["ApiThrottlingRateLimit"]["MaxValue"]
+    )
+    assert parameters["ApiThrottlingRateLimit"]["MaxValue"] == 10000
+    assert parameters["ApiThrottlingBurstLimit"]["MaxValue"] == 5000
+    local = LocalTemplate(
+        load_template(), overrides={"ApiThrottlingRateLimit": "7", "ApiThrottlingBurstLimit": "9"}
+    )
+    (setting,) = local.properties(stage)["MethodSettings"]
+    assert (setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"]) == ("7", "9")
+
+
+def test_an_integration_timeout_answers_504_in_the_contracts_shape(template: dict[str, Any]) -> None:
+    response = template["Resources"]["Api"]["Properties"]["GatewayResponses"]["INTEGRATION_TIMEOUT"]
+    body = json.loads(response["ResponseTemplates"]["application/json"])
+
+    assert response["StatusCode"] == "504"
+    assert body["error"]["code"] == "Internal"
+    assert body["error"]["message"].startswith("The request took too long;")
+
+
+def test_every_operation_is_signed_with_sigv4_and_documents_the_gateways_answers() -> None:
+    """API Gateway's extension for IAM authorization is the apiKey scheme on Authorization with
+    x-amazon-apigateway-authtype awsSigv4 (API Gateway Developer Guide, "OpenAPI extensions to API
+    Gateway"); it answers 403, 429, 502 and 504 on any method, and the service 503 when AWS throttles it."""
+    spec = document()
+    operations = [operation for methods in spec["paths"].values() for operation in methods.values()]
+    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+
+    assert spec["components"]["securitySchemes"]["sigv4"] == {
+        "type": "apiKey",
+        "name": "Authorization",
+        "in": "header",
+        "description": spec["components"]["securitySchemes"]["sigv4"]["description"],
+        "x-amazon-apigateway-authtype": "awsSigv4",
+    }
+    assert len(operations) == 8
+    assert all(operation["security"] == [{"sigv4": []}] for operation in operations)
+    for operation in operations:
+        for status in ("403", "429", "500", "502", "503", "504"):
+            assert operation["responses"][status]["content"] == error_body, status
