@@ -237,7 +237,21 @@ def test_every_permission_the_template_grants_is_used(tmp_path: Path) -> None:
         exercise_every_path(stack)
     finally:
         stop_local_stack(stack)
-    decisions = [json.loads(line) for line in (state / "iam-decisions.jsonl").read_text().splitlines()]
+    # Stacks that settle at once: the wait's own look finds each settled and resumes it itself.
+    early = tmp_path / "early"
+    stack = start_local_stack(early, settle_seconds=0, iam_log=True)
+    try:
+        operation = stack.wait(
+            stack.request("POST", "/repositories", {"name": "px/early"}).body["operationId"]
+        )
+        assert operation["status"] == "SUCCEEDED", operation
+    finally:
+        stop_local_stack(stack)
+    decisions = [
+        json.loads(line)
+        for log in (state / "iam-decisions.jsonl", early / "iam-decisions.jsonl")
+        for line in log.read_text().splitlines()
+    ]
     refused = [d for d in decisions if not d["allowed"] and "/lacking/" not in d["principal"]]
     used = {
         (match[1], d["action"])
