@@ -102,6 +102,19 @@ test process). The product code never knows: it talks to what looks like AWS.
    (`.waitForTaskToken`) waiting until its timeout, and the timeout's error then ends the execution
    FAILED. AWS stops the execution at once, ABORTED, and its task token no longer resumes anything
    (Step Functions API Reference, StopExecution; SendTaskSuccess answers TaskTimedOut).
+30. UNCATCHABLE_ERRORS - moto's `States.ALL` retries and catches every error. AWS's matches
+   neither `States.DataLimitExceeded` (a state's input or output over the 256 KiB payload quota: a
+   terminal error) nor `States.Runtime` (a path that selects nothing, and the like: never retried,
+   it always fails the execution), so either ends the execution FAILED past every `Catch`
+   (Step Functions Developer Guide, "Handling errors in Step Functions workflows"; "Step Functions
+   service quotas"). moto already raises both; only the matching is mended.
+31. PUT_EVENTS_ERRORS_ARE_TASK_FAILURES - moto reports an error EventBridge answers to an
+   `events:putEvents` task (throttling, an internal error) as `States.Runtime`, which nothing may
+   then retry or catch. AWS reports a service's error as the task's failure, which `Retry` and
+   `Catch` take (Step Functions Developer Guide, "Handling errors in Step Functions workflows":
+   `States.Runtime` is an execution's own processing error; "Call EventBridge with Step
+   Functions"). Here it is `EventBridge.<error code>`, as AWS SDK integrations name a service's
+   errors; the service matches it only through `States.ALL`.
 
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
 operation, and see the retries the service makes.
@@ -140,6 +153,8 @@ PATCHES = (
     "STACK_STATUS_EVENTS",
     "DISABLED_RULES_SILENT",
     "STOP_ENDS_A_CALLBACK_WAIT",
+    "UNCATCHABLE_ERRORS",
+    "PUT_EVENTS_ERRORS_ARE_TASK_FAILURES",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -154,6 +169,6 @@ def apply() -> None:
     cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events)
     functions.apply()  # 8, 9, 20, 23
     access.apply()  # 15, 17
-    stepfunctions.apply()  # 16, 19, 24
+    stepfunctions.apply()  # 16, 19, 24, 30, 31
     faults.apply()
     _applied = True
