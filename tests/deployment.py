@@ -55,6 +55,30 @@ def resolve(node: Any) -> Any:
     return node
 
 
+def workflow_definition(
+    template: dict[str, Any],
+    arns: dict[str, str],
+    bus_name: str,
+    pseudo_parameters: dict[str, str] = PSEUDO_PARAMETERS,
+) -> str:
+    """The ASL as CloudFormation gives it to Step Functions: the template's DefinitionSubstitutions
+    resolved (functions' ARNs from `arns`, the bus's name, pseudo parameters such as the partition)."""
+    workflow = template["Resources"]["RepositoryWorkflow"]["Properties"]
+    definition: str = (ROOT / workflow["DefinitionUri"]).read_text()
+    for key, value in workflow["DefinitionSubstitutions"].items():
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            resolved: str = arns[value["Fn::GetAtt"][0]]
+        elif value == {"Ref": "EventBus"}:
+            resolved = bus_name
+        elif isinstance(value, dict) and value.get("Ref") in pseudo_parameters:
+            resolved = pseudo_parameters[str(value["Ref"])]
+        else:
+            raise AssertionError(f"unexpected substitution {key}: {value}")
+        definition = definition.replace("${" + key + "}", resolved)
+    assert "${" not in definition, "every substitution of the ASL comes from the template"
+    return definition
+
+
 def load_template(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
     """The template with intrinsics in their long form ({"Ref": ...}, {"Fn::Sub": ...})."""
     return load(path)
@@ -149,17 +173,7 @@ class Deployment:
             Rule="results", EventBusName=bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}]
         )
         self.deploy_stack_status_rule(arns["StackStatusChangedFunction"])
-        workflow = self.template["Resources"]["RepositoryWorkflow"]["Properties"]
-        definition = (ROOT / workflow["DefinitionUri"]).read_text()
-        for key, value in workflow["DefinitionSubstitutions"].items():
-            if isinstance(value, dict) and "Fn::GetAtt" in value:
-                resolved = arns[value["Fn::GetAtt"][0]]
-            elif value == {"Ref": "EventBus"}:
-                resolved = bus_name
-            else:
-                raise AssertionError(f"unexpected substitution {key}: {value}")
-            definition = definition.replace("${" + key + "}", resolved)
-        assert "${" not in definition, "every substitution of the ASL comes from the template"
+        definition = workflow_definition(self.template, arns, bus_name)
         self.state_machine_arn = self.sfn.create_state_machine(
             name="agentcore-ecr-repository-workflow", definition=definition, roleArn=role
         )["stateMachineArn"]

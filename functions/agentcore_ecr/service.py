@@ -35,6 +35,7 @@ from agentcore_ecr.domain.models import (
     RepositoryPage,
     WorkflowInput,
     stopped_error,
+    undelivered_operation,
 )
 from agentcore_ecr.domain.naming import stack_name_for
 from agentcore_ecr.domain.operations import fingerprint, is_operation_id, operation_id_for
@@ -91,6 +92,11 @@ def repository_from_stack(
 
 
 def operation_from_execution(execution: Execution) -> Operation:
+    undelivered = (
+        undelivered_operation(execution.error, execution.cause) if execution.status == "FAILED" else None
+    )
+    if undelivered is not None:  # the operation ended; only its event was refused (sent since)
+        return undelivered
     workflow = execution.input
     repository = None
     error = None

@@ -114,6 +114,19 @@ test process). The product code never knows: it talks to what looks like AWS.
    tags of a stack also reach IAM as `aws:ResourceTag/<key>`, and a call's tags as
    `aws:RequestTag/<key>` and `aws:TagKeys` (local/iam.py; Service Authorization Reference,
    CloudFormation).
+30. UNCATCHABLE_ERRORS - moto's `States.ALL` retries and catches every error. AWS's matches
+   neither `States.DataLimitExceeded` (a state's input or output over the 256 KiB payload quota: a
+   terminal error) nor `States.Runtime` (a path that selects nothing, and the like: never retried,
+   it always fails the execution), so either ends the execution FAILED past every `Catch`
+   (Step Functions Developer Guide, "Handling errors in Step Functions workflows"; "Step Functions
+   service quotas"). moto already raises both; only the matching is mended.
+31. PUT_EVENTS_ERRORS_ARE_TASK_FAILURES - moto reports an error EventBridge answers to an
+   `events:putEvents` task (throttling, an internal error) as `States.Runtime`, which nothing may
+   then retry or catch. AWS reports a service's error as the task's failure, which `Retry` and
+   `Catch` take (Step Functions Developer Guide, "Handling errors in Step Functions workflows":
+   `States.Runtime` is an execution's own processing error; "Call EventBridge with Step
+   Functions"). Here it is `EventBridge.<error code>`, as AWS SDK integrations name a service's
+   errors; the service matches it only through `States.ALL`.
 33. DELIVERED_ENVELOPE - moto hands a Lambda target (and a dead-letter queue) its own record of an
    event: `time` a Unix timestamp, and a moto-only `ingestion-time`. EventBridge delivers the
    envelope only (`version`, `id`, `detail-type`, `source`, `account`, `time`, `region`,
@@ -158,6 +171,8 @@ PATCHES = (
     "DISABLED_RULES_SILENT",
     "STOP_ENDS_A_CALLBACK_WAIT",
     "TRUST_POLICIES",
+    "UNCATCHABLE_ERRORS",
+    "PUT_EVENTS_ERRORS_ARE_TASK_FAILURES",
     "DELIVERED_ENVELOPE",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
@@ -173,7 +188,7 @@ def apply() -> None:
     cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events), 25
     functions.apply()  # 8, 9, 20, 23, 33
     access.apply()  # 15, 17
-    stepfunctions.apply()  # 16, 19, 24
+    stepfunctions.apply()  # 16, 19, 24, 30, 31
     trust.apply()  # 25 (CloudFormation's part in cloudformation.apply)
     faults.apply()
     _applied = True

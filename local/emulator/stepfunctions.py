@@ -1,8 +1,10 @@
 """Patch 16, STATE_MACHINE_ROLE: Step Functions calls its task integrations as the state machine's
 role; patch 19, EXECUTION_STATUS_EVENTS: a Standard execution's status changes are events on the
 default bus; patch 24, STOP_ENDS_A_CALLBACK_WAIT: StopExecution aborts an execution whose task
-waits for its token. Also `stop_executions()`, which tests use so that no execution outlives its
-test."""
+waits for its token; patch 30, UNCATCHABLE_ERRORS: `States.ALL` neither retries nor catches
+`States.Runtime` and `States.DataLimitExceeded`; patch 31, PUT_EVENTS_ERRORS_ARE_TASK_FAILURES: an
+error EventBridge answers to `events:putEvents` fails the task, as Retry and Catch see it. Also
+`stop_executions()`, which tests use so that no execution outlives its test."""
 
 from __future__ import annotations
 
@@ -83,6 +85,77 @@ def apply() -> None:
             module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
     _patch_status_events()
     _patch_stop_during_callback()
+    _patch_uncatchable_errors()
+    _patch_put_events_errors()
+
+
+def _patch_put_events_errors() -> None:
+    """31. PUT_EVENTS_ERRORS_ARE_TASK_FAILURES: moto reports an error EventBridge answers to the
+    `events:putEvents` task (a throttling, a 500) as `States.Runtime`, which (patch 30) nothing may
+    retry or catch. AWS reports it as the task's failure, `EventBridge.<error code>`."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+    from moto.stepfunctions.parser.api import HistoryEventType  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (  # noqa: PLC0415
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: PLC0415
+        FailureEvent,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service_events as events_task,
+    )
+
+    original = events_task.StateTaskServiceEvents._from_error
+
+    def from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if not isinstance(ex, ClientError):
+            return original(self, env, ex)
+        error = f"EventBridge.{ex.response['Error']['Code']}"
+        details: Any = {  # moto's EventDetails: the one kind of details a task failure has
+            "taskFailedEventDetails": {
+                "error": error,
+                "cause": str(ex),
+                "resource": self._get_sfn_resource(),
+                "resourceType": self._get_sfn_resource_type(),
+            }
+        }
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=details,
+        )
+
+    events_task.StateTaskServiceEvents._from_error = from_error  # type: ignore[method-assign]
+
+
+def _patch_uncatchable_errors() -> None:
+    """30. UNCATCHABLE_ERRORS: moto's `States.ALL` matches every error. AWS's matches neither
+    `States.DataLimitExceeded` (a terminal error) nor `States.Runtime` (never retried, always fails
+    the execution, whatever a retrier or catcher names)."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (  # noqa: PLC0415
+        ErrorEqualsDecl,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (  # noqa: PLC0415
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: PLC0415
+        StatesErrorNameType,
+    )
+
+    original = ErrorEqualsDecl._eval_body
+    runtime = StatesErrorName(typ=StatesErrorNameType.StatesRuntime)
+    data_limit = StatesErrorName(typ=StatesErrorNameType.StatesStatesDataLimitExceeded)
+
+    def eval_body(self: Any, env: Any) -> None:
+        error_name = env.stack[-1]  # what the original pops: the error being matched
+        if error_name == runtime or (error_name == data_limit and data_limit not in self.error_names):
+            env.stack.pop()
+            env.stack.append(False)  # this retrier or catcher does not match: the error goes on
+            return
+        original(self, env)
+
+    ErrorEqualsDecl._eval_body = eval_body  # type: ignore[method-assign]
 
 
 def _patch_stop_during_callback() -> None:

@@ -930,6 +930,11 @@ def test_a_lambda_target_and_its_dead_letter_queue_get_eventbridges_envelope(
     dead_letters_arn = sqs.get_queue_attributes(QueueUrl=dead_letters_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
+    refused_rule = f"arn:aws:events:{REGION}:123456789012:rule/refused"
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+              "Principal": {"Service": "events.amazonaws.com"}, "Resource": dead_letters_arn,
+              "Condition": {"ArnEquals": {"aws:SourceArn": refused_rule}}}]}  # fmt: skip
+    sqs.set_queue_attributes(QueueUrl=dead_letters_url, Attributes={"Policy": json.dumps(policy)})
     events = boto3.client("events", region_name=REGION)
     envelope = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
     for name, queue in (("allowed", None), ("refused", dead_letters_arn)):
@@ -956,3 +961,125 @@ def test_a_lambda_target_and_its_dead_letter_queue_get_eventbridges_envelope(
         assert set(delivered) == envelope
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", delivered["time"])
     assert name == "allowed"
+
+
+# 30. UNCATCHABLE_ERRORS ---------------------------------------------------------------------
+
+QUOTA = 256 * 1024  # Step Functions' payload quota: 256 KiB of UTF-8 text per state's input or output
+
+
+@pytest.fixture
+def answers(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """options.invoke answers `{"size": n}` with a payload of n bytes, and `{"fail": true}` with an
+    error; it records every call."""
+    calls: list[str] = []
+
+    def invoke(name: str, payload: bytes) -> tuple[bytes, str | None]:
+        request = json.loads(payload)
+        calls.append(name)
+        if request.get("fail"):
+            return json.dumps({"errorType": "Boom", "errorMessage": "failed"}).encode(), "Unhandled"
+        return json.dumps({"padding": "x" * request.get("size", 0)}).encode(), None
+
+    monkeypatch.setattr(emulator.options, "invoke", invoke)
+    yield calls
+
+
+def run_to_end(definition: dict[str, Any], name: str) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = sfn.create_state_machine(
+        name=name, definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/any"
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, name="run-1")["executionArn"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.02)
+    raise AssertionError(f"{name} still running")
+
+
+def guarded_task(function: str, payload: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A task that retries and catches States.ALL, as the service's tasks do."""
+    return {
+        "StartAt": "Task",
+        "States": {
+            "Task": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": function, "Payload": payload},
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
+                **fields,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+
+
+def test_states_all_catches_a_task_error(answers: list[str]) -> None:
+    """AWS: States.ALL retries and then catches an error a task reports (the control case)."""
+    function = create_function("fails")
+
+    ended = run_to_end(guarded_task(function, {"fail": True}), "catches")
+
+    assert ended["status"] == "SUCCEEDED"
+    assert answers == ["fails", "fails"], "retried once"
+
+
+def test_states_all_does_not_catch_a_result_over_the_payload_quota(answers: list[str]) -> None:
+    """AWS: a state's output over 256 KiB is States.DataLimitExceeded, a terminal error States.ALL
+    neither retries nor catches (Step Functions Developer Guide, "Handling errors in Step Functions
+    workflows"; "Step Functions service quotas": 256 KiB of input or output)."""
+    function = create_function("too-much")
+
+    ended = run_to_end(guarded_task(function, {"size": QUOTA}), "too-much")
+
+    assert ended["status"] == "FAILED"
+    assert ended["error"] == "States.DataLimitExceeded"
+    assert answers == ["too-much"], "not retried"
+    assert run_to_end(guarded_task(function, {"size": QUOTA // 2}), "within")["status"] == "SUCCEEDED"
+
+
+def test_states_all_does_not_catch_a_runtime_error(answers: list[str]) -> None:
+    """AWS: a path that selects nothing is States.Runtime, which no retrier or catcher takes: the
+    execution fails (Step Functions Developer Guide, "Handling errors in Step Functions workflows")."""
+    function = create_function("answers")
+
+    ended = run_to_end(
+        guarded_task(function, {"size": 1}, ResultSelector={"missing.$": "$.Payload.nothing"}), "runtime"
+    )
+
+    assert ended["status"] == "FAILED"
+    assert ended["error"] == "States.Runtime"
+
+
+# 31. PUT_EVENTS_ERRORS_ARE_TASK_FAILURES ----------------------------------------------------
+
+
+def test_an_error_eventbridge_answers_a_put_events_task_is_retried_then_caught(aws: None) -> None:
+    """AWS: EventBridge's error (here a 500) fails the `events:putEvents` task, which Retry and Catch
+    take like any task's failure (moto made it States.Runtime, which nothing takes)."""
+    from local.emulator import faults  # noqa: PLC0415
+
+    boto3.client("events", region_name=REGION).create_event_bus(Name="results")
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::events:putEvents",
+        "Parameters": {
+            "Entries": [{"EventBusName": "results", "Source": "t", "DetailType": "d", "Detail": {}}]
+        },
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+        "End": True,
+    }
+    definition = {"StartAt": "Put", "States": {"Put": task, "Caught": {"Type": "Pass", "End": True}}}
+    outage = faults.inject("events:PutEvents", count=2, code="InternalException", status=500)
+
+    ended = run_to_end(definition, "puts")
+
+    assert outage.answered == 2, "tried, then retried"
+    assert ended["status"] == "SUCCEEDED", "caught"
+    assert json.loads(ended["output"])["error"]["Error"] == "EventBridge.InternalException"

@@ -13,7 +13,8 @@ from cfnlint.schema.manager import PROVIDER_SCHEMA_MANAGER
 from local.template import LocalTemplate
 
 from agentcore_ecr.openapi import document
-from tests.deployment import ROOT, load_template
+from tests.deployment import PSEUDO_PARAMETERS, ROOT, load_template, workflow_definition
+from tests.deployment import functions as functions_of
 
 LAMBDA_LOG_LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}  # Lambda API: LoggingConfig
 
@@ -404,3 +405,34 @@ def test_every_operation_is_signed_with_sigv4_and_documents_the_gateways_answers
     for operation in operations:
         for status in ("403", "429", "500", "502", "503", "504"):
             assert operation["responses"][status]["content"] == error_body, status
+
+
+def test_every_arn_of_the_workflow_follows_the_partition(template: dict[str, Any]) -> None:
+    """ARNs carry their partition (`aws`, `aws-cn`, `aws-us-gov`: IAM User Guide, "IAM
+    identifiers"): the ASL names none literally, and the template substitutes AWS::Partition."""
+    asl = (ROOT / "statemachine/repository_workflow.asl.json").read_text()
+    substitutions = template["Resources"]["RepositoryWorkflow"]["Properties"]["DefinitionSubstitutions"]
+    arns = re.findall(r"arn:[^:\"]*:", asl)
+    assert arns, "the workflow's tasks are named by ARN"
+    assert set(arns) == {"arn:${Partition}:"}, "no ARN of the ASL names a partition literally"
+    assert substitutions["Partition"] == {"Ref": "AWS::Partition"}
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_the_workflow_deployed_in_a_partition_names_its_tasks_there(
+    template: dict[str, Any], partition: str
+) -> None:
+    """The ASL as CloudFormation resolves it in a stack of that partition: every task's resource
+    (Lambda invoke, its callback form, EventBridge PutEvents) is `arn:<partition>:states:::...`."""
+    functions = {name: f"arn:{partition}:lambda:r:1:function:{name}" for name in functions_of(template)}
+    rendered = workflow_definition(
+        template, functions, "bus", {**PSEUDO_PARAMETERS, "AWS::Partition": partition}
+    )
+    resources = {
+        state["Resource"] for state in json.loads(rendered)["States"].values() if "Resource" in state
+    }
+    assert resources == {
+        f"arn:{partition}:states:::lambda:invoke",
+        f"arn:{partition}:states:::lambda:invoke.waitForTaskToken",
+        f"arn:{partition}:states:::events:putEvents",
+    }

@@ -1,7 +1,8 @@
-"""An execution aborted by an operator, or timed out by Step Functions, still ends in a result event.
+"""Every execution ends in exactly one result event: one aborted by an operator, timed out by Step
+Functions, failed by an error no `Catch` takes, or whose own event EventBridge refused.
 
 Step Functions' own status event (emulator patch 19) goes to the default bus; the template's rule
-hands it to OperationStoppedFunction, which emits `Repository Operation Failed`.
+hands it to OperationStoppedFunction, which emits the result event the execution did not.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ import time
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from local import emulator
+from local.emulator import faults
 
+from agentcore_ecr.handlers import start_stack_change
 from tests import api_events
 from tests.deployment import Deployment
 
 NAME = "team/agent-a"
 STATUS_CHANGE = "Step Functions Execution Status Change"
+QUOTA = 256 * 1024  # Step Functions' payload quota (UTF-8 bytes of a state's input or output)
 
 
 def rule_pattern(deployment: Deployment) -> dict[str, Any]:
@@ -118,8 +123,8 @@ def test_a_timed_out_operation_ends_in_a_failed_event(deployment: Deployment) ->
     assert [e["detail"]["operationId"] for e in deployment.result_events()] == [operation_id]
 
 
-def test_the_rule_ignores_executions_that_end_in_the_workflow(deployment: Deployment) -> None:
-    """SUCCEEDED and FAILED end in the workflow's own result event: the rule does not match them."""
+def test_the_rule_ignores_executions_that_succeed(deployment: Deployment) -> None:
+    """SUCCEEDED ends in the workflow's own result event: the rule does not match it."""
     queue = capture_default_bus(deployment, rule_pattern(deployment))
     everything = capture_default_bus_all(deployment)
     accepted = deployment.call("CreateRepositoryFunction", api_events.create_repository({"name": NAME}))
@@ -144,7 +149,7 @@ def capture_default_bus_all(deployment: Deployment) -> str:
     return url
 
 
-@pytest.mark.parametrize("status", ["RUNNING", "SUCCEEDED", "FAILED"])
+@pytest.mark.parametrize("status", ["RUNNING", "SUCCEEDED"])
 def test_the_function_refuses_a_status_it_is_not_for(deployment: Deployment, status: str) -> None:
     event = {
         "version": "0",
@@ -167,3 +172,118 @@ def test_the_function_refuses_a_status_it_is_not_for(deployment: Deployment, sta
     with pytest.raises(ValueError, match="not stopped"):
         deployment.invoke("OperationStoppedFunction", event)
     assert deployment.result_events() == []
+
+
+def status_event(deployment: Deployment, queue: str) -> dict[str, Any]:
+    [status_change] = captured(deployment, queue)
+    assert status_change["detail-type"] == STATUS_CHANGE
+    return status_change
+
+
+def lock_released(deployment: Deployment) -> bool:
+    item = deployment.catalog_item(NAME)
+    return item is None or "operationId" not in item
+
+
+def test_a_failure_the_workflow_announced_gets_no_second_event(deployment: Deployment) -> None:
+    """A stack that fails: the workflow emits Failed and ends FAILED with the operation's code; the
+    rule hands the status event to the function, which emits nothing more."""
+    queue = capture_default_bus(deployment, rule_pattern(deployment))
+    deployment.ecr.create_repository(repositoryName=NAME)  # the stack cannot make it: StackFailed
+
+    ended = deployment.start_workflow({"name": NAME})
+
+    assert ended["status"] == "FAILED"
+    assert ended["error"] == "StackFailed"
+
+    change = status_event(deployment, queue)
+    assert change["detail"]["error"] == "StackFailed"
+    assert deployment.invoke("OperationStoppedFunction", change) is None
+    [result] = deployment.result_events()
+    assert result["detail-type"] == "Repository Operation Failed"
+    assert result["detail"]["error"]["code"] == "StackFailed"
+
+
+def test_a_result_over_the_payload_quota_ends_in_one_failed_event(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step's result over 256 KiB is States.DataLimitExceeded, which no Catch takes (emulator
+    patch 30): the execution ends FAILED without its event; the function emits Failed (Internal)
+    and releases the repository's lock."""
+    original = start_stack_change.lambda_handler
+
+    def oversized(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {**original(event, context), "padding": "x" * QUOTA}
+
+    monkeypatch.setattr(start_stack_change, "lambda_handler", oversized)
+    queue = capture_default_bus(deployment, rule_pattern(deployment))
+    accepted = deployment.call("CreateRepositoryFunction", api_events.create_repository({"name": NAME}))
+    operation_id = accepted.body["operationId"]
+    ended = deployment.wait(operation_id)
+    assert ended["status"] == "FAILED"
+    assert ended["error"] == "States.DataLimitExceeded", "no Catch of the workflow takes it"
+    assert deployment.result_events() == []
+    assert not lock_released(deployment)
+
+    operation = deployment.invoke("OperationStoppedFunction", status_event(deployment, queue))
+
+    [result] = deployment.result_events()
+    assert result["detail-type"] == "Repository Operation Failed"
+    assert result["detail"] == operation
+    assert operation["operationId"] == operation_id
+    assert operation["status"] == "FAILED"
+    assert operation["error"]["code"] == "Internal"
+    assert lock_released(deployment)
+    got = deployment.call("GetOperationFunction", api_events.get_operation(operation_id))
+    assert got.body["status"] == "FAILED"
+    assert got.body["error"] == operation["error"]
+
+
+def quick_emit_retries(deployment: Deployment) -> None:
+    """The same workflow, its Emit states retrying once after a second (six times, over about a
+    minute, as deployed)."""
+    described = deployment.sfn.describe_state_machine(stateMachineArn=deployment.state_machine_arn)
+    definition = json.loads(described["definition"])
+    for name in ("EmitSucceeded", "EmitFailed", "EmitFallbackFailed"):
+        [retry] = definition["States"][name]["Retry"]
+        assert retry["MaxAttempts"] == 6
+        retry.update(MaxAttempts=1, IntervalSeconds=1)
+    deployment.sfn.delete_state_machine(stateMachineArn=deployment.state_machine_arn)
+    deployment.state_machine_arn = deployment.sfn.create_state_machine(
+        name="agentcore-ecr-repository-workflow",
+        definition=json.dumps(definition),
+        roleArn=described["roleArn"],
+    )["stateMachineArn"]
+
+
+def test_an_event_bus_outage_at_the_emit_state_ends_in_one_result_event(deployment: Deployment) -> None:
+    """EventBridge refuses the result event past the Emit state's retries: the repository was made,
+    the execution ends FAILED (ResultNotDelivered) with that operation as its cause, GET
+    /operations tells it succeeded, and the function emits its Succeeded event once EventBridge is
+    back; while it is not, the function fails, so Lambda retries it (then its dead-letter queue)."""
+    quick_emit_retries(deployment)
+    queue = capture_default_bus(deployment, rule_pattern(deployment))
+    outage = faults.inject("events:PutEvents", count=2, code="InternalException", status=500)
+    accepted = deployment.call("CreateRepositoryFunction", api_events.create_repository({"name": NAME}))
+    operation_id = accepted.body["operationId"]
+    ended = deployment.wait(operation_id)
+    assert outage.answered == 2, "the Emit state tried, and retried"
+    assert ended["status"] == "FAILED"
+    assert ended["error"] == "ResultNotDelivered"
+    assert deployment.result_events() == []
+    got = deployment.call("GetOperationFunction", api_events.get_operation(operation_id))
+    assert got.body["status"] == "SUCCEEDED"
+    assert got.body["repository"]["name"] == NAME
+    change = status_event(deployment, queue)
+
+    faults.inject("events:PutEvents", count=100, code="InternalException", status=500)  # still down
+    with pytest.raises(ClientError, match="InternalException"):
+        deployment.invoke("OperationStoppedFunction", change)  # past botocore's retries: Lambda's
+    assert deployment.result_events() == []
+    faults.clear()
+    operation = deployment.invoke("OperationStoppedFunction", change)  # back
+
+    [result] = deployment.result_events()
+    assert result["detail-type"] == "Repository Operation Succeeded"
+    assert result["detail"] == operation == got.body
+    assert lock_released(deployment)

@@ -201,6 +201,8 @@ class ExecutionStatusChange(BaseModel):
     start_date: datetime
     stop_date: datetime | None = None
     input: str | None = None  # absent when too large to include (ours never are)
+    error: str | None = None  # FAILED, ABORTED, TIMED_OUT: the execution's error and cause
+    cause: str | None = None
 
 
 class StackStatusDetails(BaseModel):
@@ -235,6 +237,22 @@ STOPPED_ERRORS = {
         "still be changing: GET /repositories/{name} shows it as it is.",
     ),
 }
+
+
+# The error of an execution whose Emit state could not put its result event (EventBridge refused
+# it past every retry): the execution's cause is that event's Operation, as JSON.
+RESULT_NOT_DELIVERED = "ResultNotDelivered"
+
+
+def undelivered_operation(error: str | None, cause: str | None) -> Operation | None:
+    """The Operation an execution that failed with ResultNotDelivered meant to announce, if its
+    cause carries one (None for any other error)."""
+    if error != RESULT_NOT_DELIVERED or not cause:
+        return None
+    try:
+        return Operation.model_validate_json(cause)
+    except ValueError:  # the fallback's cause, a message: the operation failed internally
+        return None
 
 
 def stopped_error(status: str) -> OperationError | None:
