@@ -102,6 +102,11 @@ test process). The product code never knows: it talks to what looks like AWS.
    (`.waitForTaskToken`) waiting until its timeout, and the timeout's error then ends the execution
    FAILED. AWS stops the execution at once, ABORTED, and its task token no longer resumes anything
    (Step Functions API Reference, StopExecution; SendTaskSuccess answers TaskTimedOut).
+32. ECR_NAME_RULE - moto's CreateRepository refuses names ECR creates (`a__b`, `my--agent`): it
+   allows one `.`, `_` or `-` between runs of `[a-z0-9]`. ECR joins them by `.`, `_`, `__` or any
+   number of `-` (Amazon ECR API Reference, CreateRepository: the `repositoryName` pattern of ECR's
+   API model, the same as the `AWS::ECR::Repository` resource schema's); here moto checks ECR's own
+   pattern, read from botocore's model.
 
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
 operation, and see the retries the service makes.
@@ -112,7 +117,7 @@ moto in their own process set it where they test IAM.
 
 from __future__ import annotations
 
-from local.emulator import access, cloudformation, ecr, faults, functions, stepfunctions
+from local.emulator import access, cloudformation, ecr, ecr_names, faults, functions, stepfunctions
 from local.emulator.options import EmulatorOptions, options
 
 PATCHES = (
@@ -140,6 +145,7 @@ PATCHES = (
     "STACK_STATUS_EVENTS",
     "DISABLED_RULES_SILENT",
     "STOP_ENDS_A_CALLBACK_WAIT",
+    "ECR_NAME_RULE",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -155,5 +161,6 @@ def apply() -> None:
     functions.apply()  # 8, 9, 20, 23
     access.apply()  # 15, 17
     stepfunctions.apply()  # 16, 19, 24
+    ecr_names.apply()  # 32
     faults.apply()
     _applied = True
