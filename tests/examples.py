@@ -38,5 +38,5 @@ def lifecycle_policy(untagged_expiry_days: int, max_image_count: int | None) -> 
 
 # The contract's "Stack names" rule, worked out for the name most tests use: "team/agent-a" has a
 # "/", so its slug is "team-agent-a" followed by the first 8 hex digits of sha256("team/agent-a"),
-# which are a45ff932 (`printf team/agent-a | sha256sum`).
-TEAM_AGENT_A_DEV_STACK = "agentcore-team-agent-a-a45ff932-dev-ecr"
+# which are a45ff932 (`printf team/agent-a | sha256sum`), and a closing "-" (no simple name's does).
+TEAM_AGENT_A_DEV_STACK = "agentcore-team-agent-a-a45ff932--dev-ecr"

@@ -127,6 +127,11 @@ test process). The product code never knows: it talks to what looks like AWS.
    `States.Runtime` is an execution's own processing error; "Call EventBridge with Step
    Functions"). Here it is `EventBridge.<error code>`, as AWS SDK integrations name a service's
    errors; the service matches it only through `States.ALL`.
+32. ECR_NAME_RULE - moto's CreateRepository refuses names ECR creates (`a__b`, `my--agent`): it
+   allows one `.`, `_` or `-` between runs of `[a-z0-9]`. ECR joins them by `.`, `_`, `__` or any
+   number of `-` (Amazon ECR API Reference, CreateRepository: the `repositoryName` pattern of ECR's
+   API model, the same as the `AWS::ECR::Repository` resource schema's); here moto checks ECR's own
+   pattern, read from botocore's model.
 33. DELIVERED_ENVELOPE - moto hands a Lambda target (and a dead-letter queue) its own record of an
    event: `time` a Unix timestamp, and a moto-only `ingestion-time`. EventBridge delivers the
    envelope only (`version`, `id`, `detail-type`, `source`, `account`, `time`, `region`,
@@ -142,7 +147,7 @@ moto in their own process set it where they test IAM.
 
 from __future__ import annotations
 
-from local.emulator import access, cloudformation, ecr, faults, functions, stepfunctions, trust
+from local.emulator import access, cloudformation, ecr, ecr_names, faults, functions, stepfunctions, trust
 from local.emulator.options import EmulatorOptions, options
 
 PATCHES = (
@@ -173,6 +178,7 @@ PATCHES = (
     "TRUST_POLICIES",
     "UNCATCHABLE_ERRORS",
     "PUT_EVENTS_ERRORS_ARE_TASK_FAILURES",
+    "ECR_NAME_RULE",
     "DELIVERED_ENVELOPE",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
@@ -190,5 +196,6 @@ def apply() -> None:
     access.apply()  # 15, 17
     stepfunctions.apply()  # 16, 19, 24, 30, 31
     trust.apply()  # 25 (CloudFormation's part in cloudformation.apply)
+    ecr_names.apply()  # 32
     faults.apply()
     _applied = True

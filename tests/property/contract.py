@@ -12,7 +12,9 @@ from typing import Any
 
 # CreateRepository ----------------------------------------------------------------------------
 
-NAME = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")  # ECR's rule
+# ECR's rule (botocore's model for CreateRepository, the AWS::ECR::Repository schema): runs of [a-z0-9]
+# joined by ".", "_", "__" or any number of "-", in parts joined by "/".
+NAME = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*")
 NAME_LENGTH = (2, 256)
 ENVIRONMENT = re.compile(r"[a-z][a-z0-9]{0,19}")
 TAG_MUTABILITIES = ("MUTABLE", "IMMUTABLE")
@@ -116,11 +118,11 @@ def full_slug(name: str) -> str:
     return OTHER_RUNS.sub("-", name)
 
 
-def is_contrived_twin(simple: str, other: str) -> bool:
-    """`simple` is a name of only [a-z0-9-] that spells `{slug of other}-{digest of other}`, the one way
-    the contract's rule lets two names meet on a stack name ("a contrived name such as
-    `a-b-<those 8 hex digits>`"); the stack's RepositoryName parameter then tells them apart (409)."""
-    return SIMPLE_NAME.fullmatch(simple) is not None and simple.endswith(f"-{digest8(other)}")
+def contrived_twin(name: str) -> str:
+    """`{slug}-{digest}` of a name: a simple name made to spell the start of the name's stack body,
+    the one way two names met on a stack under the contract's first rule (`a-b-2e7336dc` and `a.b`).
+    Under the rule now ("Stack names": a hashed body ends with `-`) it must get a stack of its own."""
+    return f"{full_slug(name)}-{digest8(name)}"
 
 
 # ECR lifecycle policies (Amazon ECR User Guide, "Lifecycle policy properties") ----------------

@@ -22,9 +22,10 @@ def _checked(pattern: str, text: str) -> str:
 
 ALNUM = string.ascii_lowercase + string.digits
 
-# Valid names: runs of [a-z0-9] joined by single separators, up to 256 characters (the naming suite's
-# generator), with all four separators or with "-" only (names agentcore-cli could have made).
-names = st.one_of(ecr_names(), ecr_names(separators="-"))
+# Valid names: runs of [a-z0-9] joined by ECR's separators (".", "_", "__", runs of "-", "/"), up to
+# 256 characters (the naming suite's generator), with all of them or with "-" runs only (names
+# agentcore-cli could have made).
+names = st.one_of(ecr_names(), ecr_names(separators=("-", "--")))
 # [a-z][a-z0-9]{0,19}, built rather than drawn from the expression (cheaper), and checked against it.
 environments = st.builds(
     str.__add__, st.sampled_from(string.ascii_lowercase), st.text(ALNUM, max_size=19)

@@ -1,9 +1,10 @@
 """Stack names ("Stack names" of the contract) for every valid name, environment and prefix.
 
 tests/unit/test_naming.py holds the worked examples and the properties for the default prefix; here
-the prefix varies too, pairs of (name, environment) are made to nearly meet (names that differ only
-in their separators, or only past the part of them that fits in a stack name), and the one meeting
-the contract allows - a contrived simple name - is shown to be exactly that one.
+the prefix varies too, and pairs of (name, environment) are made to nearly meet: names that differ
+only in their separators, or only past the part of them that fits in a stack name, and each hashed
+name's contrived twin, the simple name `{slug}-{digest}` that spells the start of its stack name
+(the pair `a.b` / `a-b-2e7336dc` shared a stack under the contract's first rule). No pair meets.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tests.property.strategies import (
 )
 
 SEPARATORS = "._-/"
+JOINS = (".", "_", "__", "-", "--", "/")
 
 
 def parts(stack_name: str, prefix: str, environment: str) -> str:
@@ -62,9 +64,11 @@ def test_slug_is_the_name_or_its_slug_and_digest(prefix: str, name: str, environ
     if contract.SIMPLE_NAME.fullmatch(name) and len(as_is) <= contract.MAX_STACK_NAME:
         assert stack_name == as_is
         return
-    slug, _, digest = parts(stack_name, prefix, environment).rpartition("-")
+    body = parts(stack_name, prefix, environment)
+    assert body.endswith("-"), "a hashed body ends with '-', which no simple name does"
+    slug, _, digest = body.removesuffix("-").rpartition("-")
     assert digest == contract.digest8(name), stack_name
-    whole = f"{prefix}-{contract.full_slug(name)}-{digest}-{environment}-ecr"
+    whole = f"{prefix}-{contract.full_slug(name)}-{digest}--{environment}-ecr"
     if len(whole) <= contract.MAX_STACK_NAME:
         assert stack_name == whole, "the slug was shortened although it fits"
     else:
@@ -104,7 +108,7 @@ def near_names(draw: st.DrawFn, name: str) -> str:
     if how == "separators":
         other = "".join(draw(st.sampled_from(SEPARATORS)) if char in SEPARATORS else char for char in name)
     elif how == "longer":
-        other = name + draw(st.sampled_from(SEPARATORS)) + draw(st.text(ALNUM, min_size=1, max_size=3))
+        other = name + draw(st.sampled_from(JOINS)) + draw(st.text(ALNUM, min_size=1, max_size=3))
     elif how == "other-end":
         other = name[:-1] + draw(st.sampled_from(ALNUM))
     else:
@@ -113,39 +117,71 @@ def near_names(draw: st.DrawFn, name: str) -> str:
     return other
 
 
+def twins(name: str, stack_name: str, prefix: str, environment: str) -> list[str]:
+    """The simple names made to spell the start of `name`'s stack name: `{slug}-{digest}` of the
+    whole slug, and of the slug as shortened to fit (read off the stack name's body)."""
+    body = parts(stack_name, prefix, environment)
+    made = [contract.contrived_twin(name), body.strip("-")]
+    return [twin for twin in made if twin != name and contract.is_valid_name(twin)]
+
+
+@st.composite
+def other_names(draw: st.DrawFn, name: str, prefix: str, environment: str) -> str:
+    """A name near `name`, or `name` itself, or, often, a contrived twin of it."""
+    found = twins(name, stack_name_for(prefix, name, environment), prefix, environment)
+    choices: list[st.SearchStrategy[str]] = [near_names(name), st.just(name)]
+    if found:
+        choices.insert(0, st.sampled_from(found))
+    other: str = draw(st.one_of(*choices))
+    return other
+
+
 @given(data=st.data(), prefix=prefixes, name=names, environment=environments)
-def test_two_pairs_never_share_a_stack(data: st.DataObject, prefix: str, name: str, environment: str) -> None:
-    other_name = data.draw(st.one_of(near_names(name), st.just(name)), label="other name")
-    other_environment = data.draw(st.one_of(st.just(environment), environments), label="other environment")
+@example(data=None, prefix="agentcore", name="a.b", environment="dev")
+def test_two_pairs_never_share_a_stack(
+    data: st.DataObject | None, prefix: str, name: str, environment: str
+) -> None:
+    if data is None:  # the worked example: the pair that shared a stack under the first rule
+        other_name, other_environment = "a-b-2e7336dc", environment
+    else:
+        other_name = data.draw(other_names(name, prefix, environment), label="other name")
+        other_environment = data.draw(
+            st.one_of(st.just(environment), environments), label="other environment"
+        )
     assume((other_name, other_environment) != (name, environment))
-    assume(not contract.is_contrived_twin(name, other_name))
-    assume(not contract.is_contrived_twin(other_name, name))
 
     assert stack_name_for(prefix, name, environment) != stack_name_for(prefix, other_name, other_environment)
 
 
 def _not_simple_when_short(name: str) -> str:
-    """A short name of only [a-z0-9-] (its own slug: no twin) with a "." added, so it is hashed."""
+    """A short name of only [a-z0-9-] (its own slug) with a "." added, so it is hashed."""
     return f"{name}.x" if contract.SIMPLE_NAME.fullmatch(name) and len(name) <= 60 else name
 
 
-@given(prefix=prefixes, name=names.map(_not_simple_when_short), environment=environments)
+@given(
+    prefix=prefixes,
+    name=names.map(_not_simple_when_short),
+    environment=st.one_of(st.sampled_from(contract.AGENTCORE_CLI_ENVIRONMENTS), environments),
+)
 @example(prefix="agentcore", name="a.b", environment="dev")
-def test_the_contrived_twin_of_a_hashed_name_shares_its_stack_as_the_contract_says(
+def test_the_contrived_twin_of_a_hashed_name_has_a_stack_of_its_own(
     prefix: str, name: str, environment: str
 ) -> None:
-    # "a create whose stack name already belongs to another repository (a contrived name such as
-    # `a-b-<those 8 hex digits>`) answers 409 RepositoryExists": the two names DO share the stack
-    # name, and the stack's RepositoryName parameter tells them apart (tests/unit/test_api.py).
+    # Every hashed name has contrived twins (simple names spelling its `{slug}-{digest}`); each is a
+    # name agentcore-cli could have made, so it keeps agentcore-cli's stack name, and that is never
+    # the hashed name's: the hashed body ends with "-". Creating a twin first blocks nothing.
     stack_name = stack_name_for(prefix, name, environment)
-    twin = parts(stack_name, prefix, environment)  # `{slug}-{digest}` for a hashed name
-    assume(twin != name)  # a simple name that fits is its own slug: it has no twin
+    found = twins(name, stack_name, prefix, environment)
+    assume(found)
 
-    assert contract.is_contrived_twin(twin, name)
-    assert contract.is_valid_name(twin)
-    assert stack_name_for(prefix, twin, environment) == stack_name
+    for twin in found:
+        twin_stack = stack_name_for(prefix, twin, environment)
+        assert contract.SIMPLE_NAME.fullmatch(twin)
+        assert twin_stack != stack_name, (twin, name)
+        if len(f"{prefix}-{twin}-{environment}-ecr") <= contract.MAX_STACK_NAME:
+            assert twin_stack == f"{prefix}-{twin}-{environment}-ecr", "agentcore-cli's stack name kept"
     if name == "a.b":
-        assert twin == "a-b-2e7336dc"  # `printf a.b | sha256sum`
+        assert found[0] == "a-b-2e7336dc"  # `printf a.b | sha256sum`
 
 
 @given(data=st.data(), environment=environments)
@@ -159,5 +195,5 @@ def test_a_simple_name_too_long_to_be_its_own_slug_is_hashed_like_any_other(
     stack_name = stack_name_for(contract.AGENTCORE_CLI_PREFIX, name, environment)
 
     assert stack_name != f"agentcore-{name}-{environment}-ecr"
-    assert stack_name.endswith(f"-{contract.digest8(name)}-{environment}-ecr")
+    assert stack_name.endswith(f"-{contract.digest8(name)}--{environment}-ecr")
     assert len(stack_name) <= contract.MAX_STACK_NAME

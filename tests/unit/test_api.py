@@ -17,7 +17,11 @@ from agentcore_ecr.observability import logger
 from tests import api_events
 from tests.deployment import ApiResponse, Deployment, load_event
 from tests.examples import lifecycle_policy
+from tests.unit.test_emulator import parameters as emulator_parameters
+from tests.unit.test_emulator import template as emulator_template
 from tests.unit.test_workflow import push_image, run
+
+TWIN_STACK = "agentcore-a-b-2e7336dc--dev-ecr"  # the stack name of "a.b"
 
 
 def create(deployment: Deployment, body: dict[str, Any], key: str | None = None) -> ApiResponse:
@@ -70,6 +74,29 @@ def test_names_with_slashes_dots_and_underscores(deployment: Deployment, name: s
     assert operation["repository"]["name"] == name
     assert re.fullmatch(r"[a-zA-Z][-a-zA-Z0-9]*", operation["repository"]["stackName"])
     assert deployment.call("GetRepositoryFunction", api_events.get_repository(name)).status == 200
+
+
+@pytest.mark.parametrize("name", ["a__b", "my--agent", "a--b/c__d", "a---b.c_d__e"])
+def test_every_name_ecr_takes_is_created(deployment: Deployment, name: str) -> None:
+    # ECR's rule (botocore's model, the AWS::ECR::Repository schema): `__` and runs of `-` join too.
+    operation = created(deployment, name)
+
+    assert operation["repository"]["name"] == name
+    assert deployment.ecr.describe_repositories(repositoryNames=[name])["repositories"]
+    got = deployment.call("GetRepositoryFunction", api_events.get_repository(name))
+    assert got.status == 200
+    assert got.body["name"] == name
+
+
+@pytest.mark.parametrize("name", ["a___b", "a_-b", "a.-b", "a//b", "-ab", "ab-"])
+def test_a_name_ecr_refuses_is_400(deployment: Deployment, name: str) -> None:
+    response = create(deployment, {"name": name})
+
+    assert_error(response, 400, "ValidationError")
+    assert_error(
+        deployment.call("GetRepositoryFunction", api_events.get_repository(name)), 400, "ValidationError"
+    )
+    assert executions(deployment) == []
 
 
 def test_get_unknown_repository_is_404(deployment: Deployment) -> None:
@@ -380,25 +407,53 @@ def test_keys_work_on_delete_and_lifecycle(deployment: Deployment) -> None:
     assert again.body["status"] == "SUCCEEDED"
 
 
-def test_a_name_whose_stack_name_is_taken_is_refused_naming_the_owner(deployment: Deployment) -> None:
-    # Contract 1.1, "Stack names": "a-b-2e7336dc" is its own slug, and sha256("a.b") begins 2e7336dc,
-    # so both names map to agentcore-a-b-2e7336dc-dev-ecr. The second create is refused, the first
-    # repository untouched.
-    first = created(deployment, "a.b")
-    assert first["repository"]["stackName"] == "agentcore-a-b-2e7336dc-dev-ecr"
+def foreign_stack(deployment: Deployment, stack_name: str, repository_name: str) -> None:
+    """A stack of the repository template at `stack_name` whose RepositoryName names another
+    repository: what two names whose digests collide would leave (the rule itself makes none)."""
+    deployment.cfn.create_stack(
+        StackName=stack_name,
+        TemplateBody=emulator_template(),
+        Parameters=emulator_parameters(RepositoryName=repository_name),
+    )
 
-    response = create(deployment, {"name": "a-b-2e7336dc"})
+
+@pytest.mark.parametrize("first", ["a-b-2e7336dc", "a.b"])
+def test_a_contrived_twin_takes_no_other_names_stack(deployment: Deployment, first: str) -> None:
+    # "a-b-2e7336dc" spells the slug and digest of "a.b" (`printf a.b | sha256sum`): it keeps its
+    # agentcore-cli stack name, and "a.b"'s stack name ends "--dev-ecr", so either may come first.
+    second = "a.b" if first == "a-b-2e7336dc" else "a-b-2e7336dc"
+    created(deployment, first)
+
+    operation = created(deployment, second)
+
+    stacks = {
+        name: deployment.call("GetRepositoryFunction", api_events.get_repository(name)).body["stackName"]
+        for name in ("a.b", "a-b-2e7336dc")
+    }
+    assert operation["repository"]["stackName"] == stacks[second]
+    assert stacks == {
+        "a.b": "agentcore-a-b-2e7336dc--dev-ecr",
+        "a-b-2e7336dc": "agentcore-a-b-2e7336dc-dev-ecr",
+    }
+
+
+def test_a_name_whose_stack_name_is_taken_is_refused_naming_the_owner(deployment: Deployment) -> None:
+    # The stack's RepositoryName parameter says whose it is: a stack named as "a.b"'s but made for
+    # "c.d" (as a collision of 8-digit digests would make it) is refused to "a.b", untouched.
+    foreign_stack(deployment, TWIN_STACK, "c.d")
+
+    response = create(deployment, {"name": "a.b"})
 
     assert_error(response, 409, "RepositoryExists")
-    assert "'a.b'" in response.body["error"]["message"]
-    stack = deployment.cfn.describe_stacks(StackName="agentcore-a-b-2e7336dc-dev-ecr")["Stacks"][0]
-    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["RepositoryName"] == "a.b"
+    assert "'c.d'" in response.body["error"]["message"]
+    stack = deployment.cfn.describe_stacks(StackName=TWIN_STACK)["Stacks"][0]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["RepositoryName"] == "c.d"
 
 
 def test_reads_and_deletes_check_whose_stack_it_is(deployment: Deployment) -> None:
-    # Given "a-b-2e7336dc" exists outside the service with the service's tags, while its stack name
-    # belongs to "a.b" (a stack that says so in its RepositoryName parameter)
-    created(deployment, "a.b")
+    # Given "a-b-2e7336dc" exists outside the service with the service's tags, while a stack under
+    # its stack name belongs to "a.b" (a stack that says so in its RepositoryName parameter)
+    foreign_stack(deployment, "agentcore-a-b-2e7336dc-dev-ecr", "a.b")
     deployment.ecr.create_repository(
         repositoryName="a-b-2e7336dc",
         tags=[{"Key": "ManagedBy", "Value": "agentcore-ecr"}, {"Key": "Environment", "Value": "dev"}],
@@ -413,5 +468,5 @@ def test_reads_and_deletes_check_whose_stack_it_is(deployment: Deployment) -> No
     assert_error(deleted, 409, "NotManaged")
     assert_error(changed, 409, "NotManaged")
     listed = deployment.call("ListRepositoriesFunction", api_events.list_repositories()).body["items"]
-    assert [item["name"] for item in listed] == ["a.b"]
+    assert listed == []
     assert deployment.ecr.describe_repositories(repositoryNames=["a.b", "a-b-2e7336dc"])["repositories"]

@@ -1083,3 +1083,34 @@ def test_an_error_eventbridge_answers_a_put_events_task_is_retried_then_caught(a
     assert outage.answered == 2, "tried, then retried"
     assert ended["status"] == "SUCCEEDED", "caught"
     assert json.loads(ended["output"])["error"]["Error"] == "EventBridge.InternalException"
+
+
+# 32. ECR_NAME_RULE ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["a__b", "my--agent", "a--b/c__d", "team/agent-a", "a.b_c---d"])
+def test_ecr_creates_every_name_its_rule_allows(ecr: Any, name: str) -> None:
+    """AWS: runs of [a-z0-9] joined by `.`, `_`, `__` or any number of `-` are repository names."""
+    created = ecr.create_repository(repositoryName=name)["repository"]
+
+    assert created["repositoryName"] == name
+
+
+@pytest.mark.parametrize("name", ["a___b", "a_.b", "-ab", "ab-", "a//b", "A-b"])
+def test_ecr_refuses_the_names_its_rule_refuses(ecr: Any, name: str) -> None:
+    """AWS: CreateRepository refuses a name outside the model's pattern (InvalidParameterException;
+    botocore checks no pattern on the client side, so the service answers)."""
+    with pytest.raises(ClientError) as refused:
+        ecr.create_repository(repositoryName=name)
+
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_the_name_rule_is_ecrs_model_and_its_resource_schema() -> None:
+    """The pattern moto checks is the API model's, and the AWS::ECR::Repository schema's too."""
+    from cfnlint.schema.manager import PROVIDER_SCHEMA_MANAGER  # noqa: PLC0415
+    from local.emulator.ecr_names import ecr_name_pattern  # noqa: PLC0415
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, "AWS::ECR::Repository").schema
+    schema_pattern = schema["properties"]["RepositoryName"]["pattern"]
+    assert schema_pattern == f"^(?=.{{2,256}}$)({ecr_name_pattern()})$"

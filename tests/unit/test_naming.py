@@ -1,4 +1,8 @@
-"""The contract's stack-name rule ("Stack names"): agentcore-cli's name for simple names, a hash otherwise."""
+"""The contract's stack-name rule ("Stack names"): agentcore-cli's name for simple names, a hash otherwise.
+
+A hashed stack name is `{prefix}-{slug}-{digest}--{environment}-ecr`: its body (between `{prefix}-`
+and `-{environment}-ecr`) ends with `-`, which no simple name does, so no simple name shares it.
+"""
 
 from __future__ import annotations
 
@@ -28,8 +32,8 @@ def digest_of(name: str) -> str:
 
 
 def hashed_parts(stack_name: str, environment: str) -> tuple[str, str]:
-    """(slug, digest) of a stack name of the form `{prefix}-{slug}-{digest}-{environment}-ecr`."""
-    head, tail = f"{PREFIX}-", f"-{environment}-ecr"
+    """(slug, digest) of a stack name of the form `{prefix}-{slug}-{digest}--{environment}-ecr`."""
+    head, tail = f"{PREFIX}-", f"--{environment}-ecr"
     assert stack_name.startswith(head), stack_name
     assert stack_name.endswith(tail), stack_name
     slug, _, digest = stack_name[len(head) : -len(tail)].rpartition("-")
@@ -43,19 +47,23 @@ environments = st.from_regex(ENVIRONMENT_PATTERN, fullmatch=True)
 runs = st.text(alphabet=ALNUM, min_size=1, max_size=60)
 
 
+ECR_SEPARATORS = (".", "_", "__", "-", "--", "---", "/")
+
+
 @st.composite
-def ecr_names(draw: st.DrawFn, separators: str = "._-/") -> str:
-    """Any name ECR accepts: runs of [a-z0-9] joined by single separators, 2-256 characters."""
+def ecr_names(draw: st.DrawFn, separators: tuple[str, ...] = ECR_SEPARATORS) -> str:
+    """Any name ECR accepts: runs of [a-z0-9] joined by `.`, `_`, `__`, runs of `-` or `/`, 2-256
+    characters."""
     first = draw(runs)
     rest = draw(st.lists(st.tuples(st.sampled_from(separators), runs), max_size=12))
     name = first + "".join(separator + run for separator, run in rest)
-    name = name[:256].rstrip(separators)
+    name = name[:256].rstrip("".join(separators))
     assume(len(name) >= 2)
     assert re.fullmatch(REPOSITORY_NAME_PATTERN, name), name
     return name
 
 
-simple_names = ecr_names(separators="-")
+simple_names = ecr_names(separators=("-", "--"))
 any_names = st.one_of(simple_names, ecr_names())
 
 
@@ -109,10 +117,11 @@ def test_simple_name_one_char_too_long_is_hashed() -> None:
         pytest.param("a.b", "a-b", id="dot"),
         pytest.param("a_b", "a-b", id="underscore"),
         pytest.param("team/agent.v1_x", "team-agent-v1-x", id="mixed"),
+        pytest.param("a__b", "a-b", id="double-underscore"),
     ],
 )
 def test_other_names_get_slug_and_hash(name: str, slug: str) -> None:
-    expected = f"agentcore-{slug}-{digest_of(name)}-dev-ecr"
+    expected = f"agentcore-{slug}-{digest_of(name)}--dev-ecr"
 
     assert stack_name_for(PREFIX, name, "dev") == expected
 
@@ -191,14 +200,25 @@ def test_explicit_pairs_have_distinct_stacks(first: str, second: str) -> None:
     assert stack_name_for(PREFIX, first, "dev") != stack_name_for(PREFIX, second, "dev")
 
 
-def test_a_contrived_simple_name_meets_the_stack_of_a_hashed_name() -> None:
-    # Contract 1.1, "Stack names": "a-b-<8 hex of sha256('a.b')>" is a simple name, so its own slug,
-    # and so it is exactly the stack name of "a.b". The stack's RepositoryName parameter tells the
-    # two apart (tests/unit/test_api.py: the second create is 409 RepositoryExists).
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_a_contrived_simple_name_keeps_agentcore_clis_stack_and_never_meets_a_hashed_name(
+    environment: str,
+) -> None:
+    # "a-b-2e7336dc" spells the slug and digest of "a.b" (`printf a.b | sha256sum`): a name
+    # agentcore-cli could have made, so it keeps agentcore-cli's stack; "a.b"'s body ends with "-".
     assert digest_of("a.b") == "2e7336dc"
 
-    assert stack_name_for(PREFIX, "a-b-2e7336dc", "dev") == stack_name_for(PREFIX, "a.b", "dev")
-    assert stack_name_for(PREFIX, "a.b", "dev") == "agentcore-a-b-2e7336dc-dev-ecr"
+    twin = stack_name_for(PREFIX, "a-b-2e7336dc", environment)
+    hashed = stack_name_for(PREFIX, "a.b", environment)
+
+    assert twin == f"agentcore-a-b-2e7336dc-{environment}-ecr"
+    assert hashed == f"agentcore-a-b-2e7336dc--{environment}-ecr"
+    assert twin != hashed
+
+
+@pytest.mark.parametrize("name", ["my--agent", "a--b", "agent-20240101", "a-b-2e7336dc", "x-deadbeef"])
+def test_simple_names_agentcore_cli_took_keep_its_stack(name: str) -> None:
+    assert stack_name_for(PREFIX, name, "dev") == f"agentcore-{name}-dev-ecr"
 
 
 @given(first=any_names, second=any_names, first_env=environments, second_env=environments)

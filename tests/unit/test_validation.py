@@ -123,7 +123,7 @@ INVALID_CREATE = [
     pytest.param(body_of(name="/agent"), "name", id="name-leading-slash"),
     pytest.param(body_of(name="agent-"), "name", id="name-trailing-dash"),
     pytest.param(body_of(name="team/"), "name", id="name-trailing-slash"),
-    pytest.param(body_of(name="agent--a"), "name", id="name-double-dash"),
+    pytest.param(body_of(name="agent___a"), "name", id="name-triple-underscore"),
     pytest.param(body_of(name="agent._a"), "name", id="name-double-separator"),
     pytest.param(body_of(name="team//agent"), "name", id="name-double-slash"),
     pytest.param(body_of(name="team/-agent"), "name", id="name-segment-leading-dash"),

@@ -250,22 +250,30 @@ class Catalog:
 
     def page(self, environment: str | None, limit: int, after: str) -> tuple[list[Repository], bool]:
         """Up to `limit` listed repositories named after `after`, in name order, and whether more
-        follow: one Query of one index (limit + 1 items, the last only to tell that more follow)."""
+        follow: a Query of one index (limit + 1 items, the last only to tell that more follow),
+        continued from its LastEvaluatedKey while it has fewer: a Query stops at 1 MB of items read
+        whatever its Limit (DynamoDB Developer Guide, "Paginating table query results")."""
         index, key = (BY_ENVIRONMENT, "listedEnvironment") if environment else (BY_NAME, "listing")
         condition, values = "#key = :key", {":key": {"S": environment or LISTING}}
         if after:  # DynamoDB takes no empty string in a key condition
             condition, values = f"{condition} AND #name > :after", {**values, ":after": {"S": after}}
-        response = self._call(
-            "query",
-            IndexName=index,
-            KeyConditionExpression=condition,
-            ExpressionAttributeNames={"#key": key, "#name": "name"} if after else {"#key": key},
-            ExpressionAttributeValues=values,
-            Limit=limit + 1,
-        )
-        items = [
-            Repository.model_validate_json(item["repository"]["S"]) for item in response.get("Items", [])
-        ]
+        found: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while len(found) <= limit:
+            response = self._call(
+                "query",
+                IndexName=index,
+                KeyConditionExpression=condition,
+                ExpressionAttributeNames={"#key": key, "#name": "name"} if after else {"#key": key},
+                ExpressionAttributeValues=values,
+                Limit=limit + 1 - len(found),
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            found.extend(response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        items = [Repository.model_validate_json(item["repository"]["S"]) for item in found[: limit + 1]]
         return items[:limit], len(items) > limit
 
     def items(self) -> Iterator[CatalogItem]:

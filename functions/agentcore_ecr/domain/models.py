@@ -20,7 +20,11 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-REPOSITORY_NAME_PATTERN = r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+# ECR's rule exactly: botocore's model (CreateRepository's repositoryName) and the
+# AWS::ECR::Repository schema. `a__b` and `my--agent` are names; `a___b` is not.
+REPOSITORY_NAME_PATTERN = (
+    r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$"
+)
 ENVIRONMENT_PATTERN = r"^[a-z][a-z0-9]{0,19}$"  # no "-": a stack name has one reading
 KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$"
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
