@@ -103,6 +103,17 @@ test process). The product code never knows: it talks to what looks like AWS.
    FAILED. AWS stops the execution at once, ABORTED, and its task token no longer resumes anything
    (Step Functions API Reference, StopExecution; SendTaskSuccess answers TaskTimedOut).
 
+29. UPDATE_PARAMETERS_CHECKED - moto's UpdateStack takes any parameter key: one the template
+   does not declare is ignored, and UsePreviousValue for a key the stack has no value of given
+   (one the previous template did not have, or one the stack took by default) fails with a
+   KeyError, a 500. AWS refuses UsePreviousValue for a key the previous template did not declare
+   ("Invalid input for parameter key <key>. Cannot specify usePreviousValue as true for a parameter
+   key not in the previous template") and a key the template applied does not declare
+   ("Parameters: [<keys>] do not exist in the template"), and gives UsePreviousValue the value the
+   stack has, a default included (CloudFormation API Reference: UpdateStack, Parameter:
+   "UsePreviousValue: during a stack update, use the existing parameter value that the stack is
+   using for a given parameter key").
+
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
 operation, and see the retries the service makes.
 
@@ -140,6 +151,7 @@ PATCHES = (
     "STACK_STATUS_EVENTS",
     "DISABLED_RULES_SILENT",
     "STOP_ENDS_A_CALLBACK_WAIT",
+    "UPDATE_PARAMETERS_CHECKED",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -151,7 +163,7 @@ def apply() -> None:
     if _applied:
         return
     ecr.apply()  # 1
-    cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events)
+    cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events), 29
     functions.apply()  # 8, 9, 20, 23
     access.apply()  # 15, 17
     stepfunctions.apply()  # 16, 19, 24
