@@ -115,7 +115,9 @@ test process). The product code never knows: it talks to what looks like AWS.
    using for a given parameter key").
 
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
-operation, and see the retries the service makes.
+operation, and see the retries the service makes; and BatchDeleteImage's answer for an image it
+does not delete (`fail_image_delete`: a `failures[]` entry with a `failureCode` such as `KmsError`;
+ECR API Reference, BatchDeleteImage and ImageFailure).
 
 Patches 14 to 16 act when `options.enforce_iam` is set (the local stack sets it); tests that run
 moto in their own process set it where they test IAM.
