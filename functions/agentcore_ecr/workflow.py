@@ -14,7 +14,7 @@ from typing import Any
 
 from agentcore_ecr.aws.catalog import Catalog, Wait
 from agentcore_ecr.aws.cloudformation import ChangeAlreadyMadeError, Stack, Stacks
-from agentcore_ecr.aws.ecr import Ecr
+from agentcore_ecr.aws.ecr import Ecr, ImageFailure
 from agentcore_ecr.aws.stepfunctions import Tasks
 from agentcore_ecr.config import Settings
 from agentcore_ecr.domain import errors, stack_status
@@ -179,14 +179,20 @@ class Workflow:
                 # repository (EncryptionConfiguration is create-only), so the new template does not.
                 parameters[stack_rules.P_DECLARE_ENCRYPTION] = "false"
             else:
-                parameters[stack_rules.P_EMPTY_ON_DELETE] = None
-                parameters[stack_rules.P_DECLARE_ENCRYPTION] = None
+                # Kept as they are where the stack has them; a stack of an earlier release of the
+                # template gets the current template's defaults (its template declared the encryption).
+                parameters = stack_rules.use_previous(
+                    parameters,
+                    stack.parameters,
+                    stack_rules.P_EMPTY_ON_DELETE,
+                    stack_rules.P_DECLARE_ENCRYPTION,
+                )
             template = stack_rules.repository_template_for(workflow.settings.tags)
             tags: dict[str, str] | None = stack_rules.stack_tags(workflow.settings)
         elif workflow.lifecycle_policy is not None:
             # The previous template keeps the caller's tags; only the lifecycle parameters change.
             lifecycle = stack_rules.lifecycle_parameters(workflow.lifecycle_policy)
-            parameters = stack_rules.keep_previous(**lifecycle)
+            parameters = stack_rules.keep_previous(stack.parameters, **lifecycle)
             template, tags = None, None
         else:
             raise errors.ValidationError("The workflow input names no change to make.")
@@ -212,7 +218,9 @@ class Workflow:
         if force and stack_status.is_updatable(stack.status):
             if stack.parameters.get(stack_rules.P_EMPTY_ON_DELETE) != "true":
                 # EmptyOnDelete must be in the stack before the delete, so CloudFormation removes the images.
-                parameters = stack_rules.keep_previous(**{stack_rules.P_EMPTY_ON_DELETE: "true"})
+                parameters = stack_rules.keep_previous(
+                    stack.parameters, **{stack_rules.P_EMPTY_ON_DELETE: "true"}
+                )
                 token = StackPhase.EMPTY.request_token(operation_id)
                 stack_id = self.stacks.update(stack.stack_id, None, parameters, None, role, token)
                 if stack_id is not None:
@@ -223,10 +231,24 @@ class Workflow:
             images = self.ecr.image_ids(workflow.repository_name, IMAGES_PER_PURGE)
             if images:
                 self._check_time_left(task, stack)
-                self.ecr.delete_images(workflow.repository_name, images)
+                failures = self.ecr.delete_images(workflow.repository_name, images)
+                if failures:
+                    raise self._purge_failed(workflow.repository_name, stack, failures)
                 return self._change(stack.stack_id, StackPhase.PURGE, settled=True)
         self.stacks.delete(stack.stack_id, role, StackPhase.DELETE.request_token(operation_id))
         return self._change(stack.stack_id, StackPhase.DELETE)
+
+    @staticmethod
+    def _purge_failed(name: str, stack: Stack, failures: list[ImageFailure]) -> errors.StackFailed:
+        """ECR refused to delete images (a failure other than ImageNotFound): deleting them again
+        would meet the same refusal, so the operation fails at once with ECR's reason."""
+        first = failures[0]
+        more = f" (and {len(failures) - 1} other image(s))" if len(failures) > 1 else ""
+        return errors.StackFailed(
+            f"Repository {name!r} could not be emptied: ECR did not delete image {first.image}{more}: "
+            f"{first.code}: {first.reason}. Its stack {stack.name} remains, with the images ECR kept; "
+            "delete again once the cause is fixed."
+        )
 
     def _check_time_left(self, task: TaskRequest, stack: Stack) -> None:
         if datetime.now(UTC) - task.started_at >= timedelta(minutes=self.settings.timeout_minutes):

@@ -114,6 +114,16 @@ test process). The product code never knows: it talks to what looks like AWS.
    tags of a stack also reach IAM as `aws:ResourceTag/<key>`, and a call's tags as
    `aws:RequestTag/<key>` and `aws:TagKeys` (local/iam.py; Service Authorization Reference,
    CloudFormation).
+29. UPDATE_PARAMETERS_CHECKED - moto's UpdateStack takes any parameter key: one the template
+   does not declare is ignored, and UsePreviousValue for a key the stack has no value of given
+   (one the previous template did not have, or one the stack took by default) fails with a
+   KeyError, a 500. AWS refuses UsePreviousValue for a key the previous template did not declare
+   ("Invalid input for parameter key <key>. Cannot specify usePreviousValue as true for a parameter
+   key not in the previous template") and a key the template applied does not declare
+   ("Parameters: [<keys>] do not exist in the template"), and gives UsePreviousValue the value the
+   stack has, a default included (CloudFormation API Reference: UpdateStack, Parameter:
+   "UsePreviousValue: during a stack update, use the existing parameter value that the stack is
+   using for a given parameter key").
 30. UNCATCHABLE_ERRORS - moto's `States.ALL` retries and catches every error. AWS's matches
    neither `States.DataLimitExceeded` (a state's input or output over the 256 KiB payload quota: a
    terminal error) nor `States.Runtime` (a path that selects nothing, and the like: never retried,
@@ -139,7 +149,9 @@ test process). The product code never knows: it talks to what looks like AWS.
    Guide, "Amazon EventBridge events").
 
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
-operation, and see the retries the service makes.
+operation, and see the retries the service makes; and BatchDeleteImage's answer for an image it
+does not delete (`fail_image_delete`: a `failures[]` entry with a `failureCode` such as `KmsError`;
+ECR API Reference, BatchDeleteImage and ImageFailure).
 
 Patches 14 to 16 and 25 act when `options.enforce_iam` is set (the local stack sets it); tests that run
 moto in their own process set it where they test IAM.
@@ -176,6 +188,7 @@ PATCHES = (
     "DISABLED_RULES_SILENT",
     "STOP_ENDS_A_CALLBACK_WAIT",
     "TRUST_POLICIES",
+    "UPDATE_PARAMETERS_CHECKED",
     "UNCATCHABLE_ERRORS",
     "PUT_EVENTS_ERRORS_ARE_TASK_FAILURES",
     "ECR_NAME_RULE",
@@ -191,7 +204,7 @@ def apply() -> None:
     if _applied:
         return
     ecr.apply()  # 1
-    cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events), 25
+    cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events), 25, 29
     functions.apply()  # 8, 9, 20, 23, 33
     access.apply()  # 15, 17
     stepfunctions.apply()  # 16, 19, 24, 30, 31

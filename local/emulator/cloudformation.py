@@ -1,4 +1,4 @@
-"""CloudFormation as AWS runs it: patches 2-7, 10-14, 18 and 21 (see the package's list).
+"""CloudFormation as AWS runs it: patches 2-7, 10-14, 18, 21, 25 and 29 (see the package's list).
 
 moto's CloudFormation is synchronous: each API call creates, updates or deletes the resources
 before it answers. The patches hang on that: an API call opens an `Operation` (its token and
@@ -631,6 +631,72 @@ def _patch_api_rules() -> None:
     api.continue_update_rollback = continue_update_rollback  # type: ignore[attr-defined]
 
 
+# UpdateStack's parameters against the templates (29) -------------------------------------------
+
+USE_PREVIOUS_NOT_IN_TEMPLATE = (
+    "Invalid input for parameter key {key}. "
+    "Cannot specify usePreviousValue as true for a parameter key not in the previous template"
+)
+
+
+def _declared(template: Any) -> set[str]:
+    return set((template or {}).get("Parameters") or {})
+
+
+def _patch_previous_values() -> None:
+    """29. UPDATE_PARAMETERS_CHECKED: UpdateStack's parameters are judged against the templates.
+
+    AWS refuses UsePreviousValue for a key the previous template did not declare, and a parameter
+    the template being applied does not declare ("Parameters: [...] do not exist in the
+    template"); it gives UsePreviousValue the value the stack has, a default it took included.
+    moto accepts both, and fails (a KeyError, a 500) on UsePreviousValue for a key the stack took
+    by default or never had."""
+    from moto.cloudformation import models as cfn  # noqa: PLC0415
+    from moto.cloudformation import responses  # noqa: PLC0415
+    from moto.cloudformation.exceptions import ValidationError  # noqa: PLC0415
+
+    api = responses.CloudFormationResponse
+    original_update = api.update_stack
+    original_resolve = cfn.CloudFormationBackend._resolve_update_parameters
+
+    def update_stack(self: Any) -> Any:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        incoming = self._get_param("Parameters", [])
+        previous = _declared(stack.template_dict)
+        for parameter in incoming:
+            if parameter.get("UsePreviousValue") and parameter["ParameterKey"] not in previous:
+                raise ValidationError(
+                    stack.name, message=USE_PREVIOUS_NOT_IN_TEMPLATE.format(key=parameter["ParameterKey"])
+                )
+        body = self._get_param("TemplateBody")
+        if self._get_bool_param("UsePreviousTemplate", False) or not body:
+            declared = previous
+        else:
+            declared = _declared(stack.parse_template(body))
+        unknown = [p["ParameterKey"] for p in incoming if p["ParameterKey"] not in declared]
+        if unknown:
+            raise ValidationError(
+                stack.name, message=f"Parameters: [{', '.join(unknown)}] do not exist in the template"
+            )
+        return original_update(self)
+
+    def resolve_update_parameters(self: Any, instance: Any, incoming_params: list[dict[str, Any]]) -> Any:
+        if not isinstance(instance, cfn.Stack):
+            return original_resolve(self, instance, incoming_params)
+        current = {key: _text(value) for key, value in instance.stack_parameters.items()}
+        resolved: dict[str, str] = {}
+        for parameter in incoming_params:
+            key = parameter["ParameterKey"]
+            if parameter.get("UsePreviousValue"):
+                resolved[key] = current[key]
+            elif "ParameterValue" in parameter:
+                resolved[key] = parameter["ParameterValue"]
+        return resolved
+
+    api.update_stack = update_stack  # type: ignore[method-assign]
+    cfn.CloudFormationBackend._resolve_update_parameters = resolve_update_parameters  # type: ignore[method-assign]
+
+
 # The service role's trust (25) -----------------------------------------------------------------
 
 CLOUDFORMATION_PRINCIPAL = "cloudformation.amazonaws.com"
@@ -828,7 +894,8 @@ def apply() -> None:
     _patch_no_op_update()
     _patch_parameter_change()
     _patch_settle_delay()
-    _patch_api_rules()
+    _patch_previous_values()
+    _patch_api_rules()  # wraps 29's check: a retried call (12) is answered before it is judged
     _patch_service_role_trust()  # 25
     _patch_event_tokens()
     _patch_resource_handlers()

@@ -5,6 +5,12 @@ times; the service must retry them and still finish the operation. Tests arm a f
 API operation (`"cloudformation:CreateStack"`), the emulator answers the next `count` calls of it
 with that error, in the service's protocol, and records when each call came, so a test can see
 that the retry happened and that it waited.
+
+Some of AWS's bad answers are not errors: BatchDeleteImage answers 200 and lists, in `failures[]`,
+the images it could not delete, with a `failureCode` (`KmsError`, `ImageInaccessible`...) and a
+`failureReason` (ECR API Reference, BatchDeleteImage, ImageFailure). `fail_image_delete` arms such
+an answer for one image (by tag or digest) of one repository: until `clear()`, BatchDeleteImage
+keeps that image and lists it in `failures[]`, and deletes the others it is asked to.
 """
 
 from __future__ import annotations
@@ -40,7 +46,22 @@ class Fault:
         return [later - earlier for earlier, later in zip(self.calls, self.calls[1:], strict=False)]
 
 
+@dataclass(frozen=True)
+class ImageFault:
+    repository: str
+    image: str  # a tag or a digest
+    code: str
+    reason: str
+
+    def matches(self, repository: str, image_id: dict[str, str]) -> bool:
+        return repository == self.repository and self.image in (
+            image_id.get("imageTag"),
+            image_id.get("imageDigest"),
+        )
+
+
 _faults: dict[str, Fault] = {}
+_image_faults: list[ImageFault] = []
 _lock = threading.Lock()
 
 
@@ -56,9 +77,32 @@ def inject(operation: str, count: int, code: str | None = None, status: int = 40
     return fault
 
 
+def fail_image_delete(
+    repository: str,
+    image: str,
+    code: str = "KmsError",
+    reason: str = "The KMS key of the repository is disabled (injected)",
+) -> ImageFault:
+    """BatchDeleteImage keeps `image` (a tag or digest) of `repository` and answers it in
+    `failures[]` with `code` and `reason`, until `clear()`."""
+    fault = ImageFault(repository, image, code, reason)
+    with _lock:
+        _image_faults.append(fault)
+    return fault
+
+
 def clear() -> None:
     with _lock:
         _faults.clear()
+        _image_faults.clear()
+
+
+def _image_failure(repository: str, image_id: dict[str, str]) -> dict[str, Any] | None:
+    with _lock:
+        fault = next((f for f in _image_faults if f.matches(repository, image_id)), None)
+    if fault is None:
+        return None
+    return {"imageId": dict(image_id), "failureCode": fault.code, "failureReason": fault.reason}
 
 
 def answer(response: Any, operation: str) -> tuple[int, dict[str, str], str] | None:
@@ -94,3 +138,35 @@ def apply() -> None:
         return original(self)
 
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
+    _patch_batch_delete_image()
+
+
+def _patch_batch_delete_image() -> None:
+    from moto.ecr.models import ECRBackend  # noqa: PLC0415
+
+    original = ECRBackend.batch_delete_image
+
+    def batch_delete_image(
+        self: Any,
+        repository_name: str,
+        registry_id: str | None = None,
+        image_ids: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        if not _image_faults or not image_ids or repository_name not in self.repositories:
+            return original(self, repository_name, registry_id, image_ids)
+        failures, others = [], []
+        for image_id in image_ids:
+            failure = _image_failure(repository_name, image_id)
+            if failure is None:
+                others.append(image_id)
+            else:
+                failures.append(failure)
+        response: dict[str, Any] = (
+            original(self, repository_name, registry_id, others)
+            if others
+            else {"imageIds": [], "failures": []}
+        )
+        response["failures"] = [*response.get("failures", []), *failures]
+        return response
+
+    ECRBackend.batch_delete_image = batch_delete_image  # type: ignore[method-assign]

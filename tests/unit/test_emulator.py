@@ -54,10 +54,7 @@ DEFAULTS = {
 
 
 def parameters(**values: str) -> list[dict[str, str]]:
-    """Every parameter, given explicitly as the service does: DEFAULTS with `values` instead.
-
-    (moto's UsePreviousValue fails for a parameter the stack took by default: all are given.)
-    """
+    """Every parameter, given explicitly as the service does: DEFAULTS with `values` instead."""
     chosen = {**DEFAULTS, **values}
     return [{"ParameterKey": key, "ParameterValue": value} for key, value in chosen.items()]
 
@@ -1114,3 +1111,78 @@ def test_the_name_rule_is_ecrs_model_and_its_resource_schema() -> None:
     schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, "AWS::ECR::Repository").schema
     schema_pattern = schema["properties"]["RepositoryName"]["pattern"]
     assert schema_pattern == f"^(?=.{{2,256}}$)({ecr_name_pattern()})$"
+
+
+# 29. UPDATE_PARAMETERS_CHECKED -------------------------------------------------------------
+
+EARLIER_TEMPLATE = ROOT / "tests" / "fixtures" / "repository-templates" / "04-no-repository-name-tag.yaml"
+
+
+def create_from_earlier_template(cfn: Any) -> None:
+    """A stack of the release before DeclareEncryption: its template's parameters only."""
+    given = [p for p in parameters() if p["ParameterKey"] != "DeclareEncryption"]
+    cfn.create_stack(
+        StackName=STACK, TemplateBody=render_template(EARLIER_TEMPLATE.read_text(), {}), Parameters=given
+    )
+
+
+def test_use_previous_value_of_a_key_the_previous_template_lacks_is_refused(cfn: Any) -> None:
+    """AWS: UsePreviousValue needs the key in the previous template; the stack is left as it was."""
+    create_from_earlier_template(cfn)
+    before = describe(cfn)
+    others = [p for p in parameters() if p["ParameterKey"] != "DeclareEncryption"]
+
+    with pytest.raises(ClientError) as refused:
+        cfn.update_stack(
+            StackName=STACK,
+            TemplateBody=template(),
+            Parameters=[*others, *previous_values("DeclareEncryption")],
+        )
+
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert refused.value.response["Error"]["Message"] == (
+        "Invalid input for parameter key DeclareEncryption. "
+        "Cannot specify usePreviousValue as true for a parameter key not in the previous template"
+    )
+    assert describe(cfn) == before
+
+
+def test_a_parameter_the_template_does_not_declare_is_refused(cfn: Any) -> None:
+    """AWS: every parameter given must be declared by the template applied (here the previous one)."""
+    create_from_earlier_template(cfn)
+    keys = list(stack_parameters(cfn))
+
+    with pytest.raises(ClientError, match=r"Parameters: \[DeclareEncryption\] do not exist in the template"):
+        cfn.update_stack(
+            StackName=STACK,
+            UsePreviousTemplate=True,
+            Parameters=[
+                *previous_values(*keys),
+                {"ParameterKey": "DeclareEncryption", "ParameterValue": "true"},
+            ],
+        )
+    assert status(cfn) == "CREATE_COMPLETE"
+
+
+def test_use_previous_value_keeps_a_default_the_stack_took(cfn: Any, ecr: Any) -> None:
+    """AWS: a key the stack took by default has a previous value, its default (moto: a 500)."""
+    defaulted = {"MaxImageCount", "EmptyOnDelete", "DeclareEncryption"}
+    cfn.create_stack(
+        StackName=STACK,
+        TemplateBody=template(),
+        Parameters=[p for p in parameters() if p["ParameterKey"] not in defaulted],
+    )
+    others = [key for key in stack_parameters(cfn) if key != "UntaggedExpiryDays"]
+
+    cfn.update_stack(
+        StackName=STACK,
+        UsePreviousTemplate=True,
+        Parameters=[
+            {"ParameterKey": "UntaggedExpiryDays", "ParameterValue": "14"},
+            *previous_values(*others),
+        ],
+    )
+
+    assert status(cfn) == "UPDATE_COMPLETE"
+    assert stack_parameters(cfn) == {**DEFAULTS, "UntaggedExpiryDays": "14"}
+    assert lifecycle_policy(ecr) == expected_policy(14, None)

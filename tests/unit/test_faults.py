@@ -3,11 +3,13 @@ still ends, retried with backoff where AWS asks to slow down, or FAILED with a c
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from local.emulator import faults
 
+from agentcore_ecr.aws.ecr import Ecr, ImageFailure
 from agentcore_ecr.workflow import Workflow
 from tests import api_events
 from tests.deployment import Deployment
@@ -120,3 +122,32 @@ def test_a_read_throttled_past_the_clients_retries_is_503_in_the_contract_shape(
     assert got.status == 503, got.body
     assert got.body["error"]["code"] == "Throttled"
     assert "injected" not in got.body["error"]["message"], "no raw AWS text reaches the caller"
+
+
+def test_an_armed_image_failure_is_answered_in_failures_and_the_image_is_kept(ecr: Any) -> None:
+    """BatchDeleteImage answers 200; an image it did not delete is in `failures[]` with its code
+    and reason (ECR API Reference, ImageFailure), the others are deleted. The adapter reports the
+    failures, except ImageNotFound: an image already gone is what a delete wants."""
+    ecr.create_repository(repositoryName=NAME)
+    for tag in ("v1", "v2"):
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"digest": f"sha256:{tag:0>64}"},
+            "layers": [],
+        }
+        ecr.put_image(repositoryName=NAME, imageManifest=json.dumps(manifest), imageTag=tag)
+    faults.fail_image_delete(NAME, "v1", code="ImageInaccessible", reason="injected")
+    wanted = [{"imageTag": "v1"}, {"imageTag": "v2"}, {"imageTag": "gone"}]
+
+    answered = ecr.batch_delete_image(repositoryName=NAME, imageIds=wanted)
+    failures = Ecr(ecr).delete_images(NAME, [{"imageTag": "v1"}, {"imageTag": "gone"}])
+
+    assert [image["imageTag"] for image in answered["imageIds"]] == ["v2"]
+    assert {(f["imageId"].get("imageTag"), f["failureCode"]) for f in answered["failures"]} == {
+        ("v1", "ImageInaccessible"),
+        ("gone", "ImageNotFound"),
+    }
+    assert failures == [ImageFailure({"imageTag": "v1"}, "ImageInaccessible", "injected")]
+    assert failures[0].image == "v1"
+    assert [image["imageTag"] for image in ecr.list_images(repositoryName=NAME)["imageIds"]] == ["v1"]

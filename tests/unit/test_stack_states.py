@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from local import emulator
+from local.emulator import faults
 
 from agentcore_ecr.aws.stepfunctions import Execution, Executions
 from tests import api_events
@@ -91,6 +92,31 @@ def test_force_delete_of_a_delete_failed_stack_empties_the_repository_then_delet
     with pytest.raises(delete_failed.ecr.exceptions.RepositoryNotFoundException):
         delete_failed.ecr.describe_repositories(repositoryNames=[NAME])
     assert delete_failed.cfn.describe_stacks()["Stacks"] == []
+
+
+def test_force_delete_fails_at_once_when_ecr_refuses_to_delete_an_image(
+    delete_failed: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BatchDeleteImage answers 200 with the images it did not delete in `failures[]`; a KmsError
+    never goes away by itself, so the operation fails with it at once, not after StackTimeout."""
+    monkeypatch.setenv("STACK_TIMEOUT_MINUTES", "0.25")  # what a purge retried for ever would meet
+    delete_failed.reset_wiring()
+    faults.fail_image_delete(NAME, "v1", code="KmsError", reason="The key is disabled (injected)")
+    listed = delete_failed.ecr.list_images(repositoryName=NAME)["imageIds"]
+    digest = next(image["imageDigest"] for image in listed if image["imageTag"] == "v1")
+
+    operation = run(delete_failed, "DeleteRepositoryFunction", api_events.delete_repository(NAME, force=True))
+
+    assert operation["status"] == "FAILED", operation
+    error = operation["error"]
+    assert error["code"] == "StackFailed", error
+    assert "KmsError" in error["message"]
+    assert "The key is disabled (injected)" in error["message"]
+    assert f"v1@{digest}" in error["message"], "the image, by tag and digest"
+    assert states_entered(delete_failed, operation["operationId"]).count("StartStackChange") == 1, "no retry"
+    images = delete_failed.ecr.list_images(repositoryName=NAME)["imageIds"]
+    assert [image["imageTag"] for image in images] == ["v1"], "the other image of the batch is deleted"
+    assert stack_status(delete_failed) == "DELETE_FAILED"
 
 
 def test_delete_of_a_delete_failed_stack_without_force_keeps_refusing_while_images_exist(

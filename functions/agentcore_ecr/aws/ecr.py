@@ -12,6 +12,8 @@ from botocore.exceptions import ClientError
 from agentcore_ecr.aws.clients import client, error_code, raise_if_throttled
 
 BATCH_DELETE_LIMIT = 100
+# BatchDeleteImage's failure code for an image that is already gone: nothing is left to delete.
+IMAGE_NOT_FOUND = "ImageNotFound"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,21 @@ class RegistryToken:
     password: str
     proxy_endpoint: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ImageFailure:
+    """An image BatchDeleteImage did not delete (an entry of its `failures[]`)."""
+
+    image_id: dict[str, str]
+    code: str
+    reason: str
+
+    @property
+    def image(self) -> str:
+        """The image as the caller knows it: `tag@digest`, or whichever of the two it has."""
+        tag, digest = self.image_id.get("imageTag"), self.image_id.get("imageDigest")
+        return "@".join(part for part in (tag, digest) if part) or "(no tag or digest)"
 
 
 class Ecr:
@@ -102,18 +119,34 @@ class Ecr:
             raise
         return found[:limit]
 
-    def delete_images(self, name: str, image_ids: list[dict[str, str]]) -> None:
-        """BatchDeleteImage, 100 images a call (its limit)."""
+    def delete_images(self, name: str, image_ids: list[dict[str, str]]) -> list[ImageFailure]:
+        """BatchDeleteImage, 100 images a call (its limit); the images it could not delete.
+
+        BatchDeleteImage answers 200 even when it deletes nothing: each image it did not delete is
+        in `failures[]`. One already gone (`ImageNotFound`) is what was asked; the others
+        (`KmsError`, `ImageInaccessible`...) are returned.
+        """
+        failures: list[ImageFailure] = []
         for start in range(0, len(image_ids), BATCH_DELETE_LIMIT):
             try:
-                self._client.batch_delete_image(
+                response = self._client.batch_delete_image(
                     repositoryName=name, imageIds=image_ids[start : start + BATCH_DELETE_LIMIT]
                 )
             except ClientError as error:
                 raise_if_throttled(error)
                 if error_code(error) == "RepositoryNotFoundException":
-                    return
+                    return failures
                 raise
+            failures.extend(
+                ImageFailure(
+                    image_id=dict(item.get("imageId") or {}),
+                    code=str(item.get("failureCode", "")),
+                    reason=str(item.get("failureReason", "")),
+                )
+                for item in response.get("failures", [])
+                if item.get("failureCode") != IMAGE_NOT_FOUND
+            )
+        return failures
 
     def lifecycle_policy_text(self, name: str) -> str | None:
         try:

@@ -76,9 +76,25 @@ def stack_parameters(request: CreateRepositoryRequest) -> dict[str, str]:
     }
 
 
-def keep_previous(**changes: str) -> dict[str, str | None]:
-    """Parameters for an update that changes only `changes` (None = UsePreviousValue)."""
-    return {key: changes.get(key) for key in ALL_PARAMETERS}
+def keep_previous(previous: Mapping[str, str], **changes: str) -> dict[str, str | None]:
+    """Parameters for an update with the stack's previous template that changes only `changes`
+    (None = UsePreviousValue).
+
+    `previous` is the stack's parameters (DescribeStacks): a stack made by an earlier release of the
+    repository template lacks the keys added since (`DeclareEncryption`), and CloudFormation refuses
+    UsePreviousValue for a key the previous template did not have, as it refuses a parameter the
+    template does not declare. So the other keys are kept only where the stack has them.
+    """
+    return {key: changes.get(key) for key in ALL_PARAMETERS if key in changes or key in previous}
+
+
+def use_previous(
+    parameters: Mapping[str, str | None], previous: Mapping[str, str], *keys: str
+) -> dict[str, str | None]:
+    """`parameters` of an update to the current template, with UsePreviousValue (None) for each of
+    `keys` the stack has; a key its template did not have keeps the value given in `parameters`
+    (CloudFormation refuses UsePreviousValue for a key not in the previous template)."""
+    return {key: None if key in keys and key in previous else value for key, value in parameters.items()}
 
 
 def is_agentcore_cli_stack(
