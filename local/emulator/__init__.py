@@ -114,7 +114,7 @@ test process). The product code never knows: it talks to what looks like AWS.
    tags of a stack also reach IAM as `aws:ResourceTag/<key>`, and a call's tags as
    `aws:RequestTag/<key>` and `aws:TagKeys` (local/iam.py; Service Authorization Reference,
    CloudFormation).
-29. UPDATE_PARAMETERS_CHECKED - moto's UpdateStack takes any parameter key: one the template
+26. UPDATE_PARAMETERS_CHECKED - moto's UpdateStack takes any parameter key: one the template
    does not declare is ignored, and UsePreviousValue for a key the stack has no value of given
    (one the previous template did not have, or one the stack took by default) fails with a
    KeyError, a 500. AWS refuses UsePreviousValue for a key the previous template did not declare
@@ -124,25 +124,25 @@ test process). The product code never knows: it talks to what looks like AWS.
    stack has, a default included (CloudFormation API Reference: UpdateStack, Parameter:
    "UsePreviousValue: during a stack update, use the existing parameter value that the stack is
    using for a given parameter key").
-30. UNCATCHABLE_ERRORS - moto's `States.ALL` retries and catches every error. AWS's matches
+27. UNCATCHABLE_ERRORS - moto's `States.ALL` retries and catches every error. AWS's matches
    neither `States.DataLimitExceeded` (a state's input or output over the 256 KiB payload quota: a
    terminal error) nor `States.Runtime` (a path that selects nothing, and the like: never retried,
    it always fails the execution), so either ends the execution FAILED past every `Catch`
    (Step Functions Developer Guide, "Handling errors in Step Functions workflows"; "Step Functions
    service quotas"). moto already raises both; only the matching is mended.
-31. PUT_EVENTS_ERRORS_ARE_TASK_FAILURES - moto reports an error EventBridge answers to an
+28. PUT_EVENTS_ERRORS_ARE_TASK_FAILURES - moto reports an error EventBridge answers to an
    `events:putEvents` task (throttling, an internal error) as `States.Runtime`, which nothing may
    then retry or catch. AWS reports a service's error as the task's failure, which `Retry` and
    `Catch` take (Step Functions Developer Guide, "Handling errors in Step Functions workflows":
    `States.Runtime` is an execution's own processing error; "Call EventBridge with Step
    Functions"). Here it is `EventBridge.<error code>`, as AWS SDK integrations name a service's
    errors; the service matches it only through `States.ALL`.
-32. ECR_NAME_RULE - moto's CreateRepository refuses names ECR creates (`a__b`, `my--agent`): it
+29. ECR_NAME_RULE - moto's CreateRepository refuses names ECR creates (`a__b`, `my--agent`): it
    allows one `.`, `_` or `-` between runs of `[a-z0-9]`. ECR joins them by `.`, `_`, `__` or any
    number of `-` (Amazon ECR API Reference, CreateRepository: the `repositoryName` pattern of ECR's
    API model, the same as the `AWS::ECR::Repository` resource schema's); here moto checks ECR's own
    pattern, read from botocore's model.
-33. DELIVERED_ENVELOPE - moto hands a Lambda target (and a dead-letter queue) its own record of an
+30. DELIVERED_ENVELOPE - moto hands a Lambda target (and a dead-letter queue) its own record of an
    event: `time` a Unix timestamp, and a moto-only `ingestion-time`. EventBridge delivers the
    envelope only (`version`, `id`, `detail-type`, `source`, `account`, `time`, `region`,
    `resources`, `detail`), `time` in ISO 8601 UTC, e.g. `2026-11-27T06:46:01Z` (EventBridge User
@@ -204,11 +204,11 @@ def apply() -> None:
     if _applied:
         return
     ecr.apply()  # 1
-    cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events), 25, 29
-    functions.apply()  # 8, 9, 20, 23, 33
+    cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events), 25, 26
+    functions.apply()  # 8, 9, 20, 23, 30
     access.apply()  # 15, 17
-    stepfunctions.apply()  # 16, 19, 24, 30, 31
+    stepfunctions.apply()  # 16, 19, 24, 27, 28
     trust.apply()  # 25 (CloudFormation's part in cloudformation.apply)
-    ecr_names.apply()  # 32
+    ecr_names.apply()  # 29
     faults.apply()
     _applied = True

@@ -1,4 +1,4 @@
-"""CloudFormation as AWS runs it: patches 2-7, 10-14, 18, 21, 25 and 29 (see the package's list).
+"""CloudFormation as AWS runs it: patches 2-7, 10-14, 18, 21, 25 and 26 (see the package's list).
 
 moto's CloudFormation is synchronous: each API call creates, updates or deletes the resources
 before it answers. The patches hang on that: an API call opens an `Operation` (its token and
@@ -631,7 +631,7 @@ def _patch_api_rules() -> None:
     api.continue_update_rollback = continue_update_rollback  # type: ignore[attr-defined]
 
 
-# UpdateStack's parameters against the templates (29) -------------------------------------------
+# UpdateStack's parameters against the templates (26) -------------------------------------------
 
 USE_PREVIOUS_NOT_IN_TEMPLATE = (
     "Invalid input for parameter key {key}. "
@@ -644,7 +644,7 @@ def _declared(template: Any) -> set[str]:
 
 
 def _patch_previous_values() -> None:
-    """29. UPDATE_PARAMETERS_CHECKED: UpdateStack's parameters are judged against the templates.
+    """26. UPDATE_PARAMETERS_CHECKED: UpdateStack's parameters are judged against the templates.
 
     AWS refuses UsePreviousValue for a key the previous template did not declare, and a parameter
     the template being applied does not declare ("Parameters: [...] do not exist in the
@@ -895,7 +895,7 @@ def apply() -> None:
     _patch_parameter_change()
     _patch_settle_delay()
     _patch_previous_values()
-    _patch_api_rules()  # wraps 29's check: a retried call (12) is answered before it is judged
+    _patch_api_rules()  # wraps 26's check: a retried call (12) is answered before it is judged
     _patch_service_role_trust()  # 25
     _patch_event_tokens()
     _patch_resource_handlers()

@@ -1,4 +1,4 @@
-"""Patch 32, ECR_NAME_RULE: moto's CreateRepository takes names by an older rule than ECR's.
+"""Patch 29, ECR_NAME_RULE: moto's CreateRepository takes names by an older rule than ECR's.
 
 moto allows one `.`, `_` or `-` between two runs of `[a-z0-9]`, so it refuses `a__b` and
 `my--agent`, which ECR creates. ECR's rule is its API model's `RepositoryName` pattern (the one

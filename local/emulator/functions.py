@@ -59,7 +59,7 @@ def _queue_policy_allows(backend: Any, queue: str, queue_arn: str, rule_arn: str
 
 
 def delivered(event: Any) -> dict[str, Any]:
-    """33. DELIVERED_ENVELOPE: the event as EventBridge hands it to a target, from moto's record of it.
+    """30. DELIVERED_ENVELOPE: the event as EventBridge hands it to a target, from moto's record of it.
 
     moto keeps `time` as a Unix timestamp and adds its own `ingestion-time` (for archives and input
     transformers); EventBridge delivers `time` as an ISO 8601 UTC timestamp without fractions and

@@ -1,8 +1,8 @@
 """Patch 16, STATE_MACHINE_ROLE: Step Functions calls its task integrations as the state machine's
 role; patch 19, EXECUTION_STATUS_EVENTS: a Standard execution's status changes are events on the
 default bus; patch 24, STOP_ENDS_A_CALLBACK_WAIT: StopExecution aborts an execution whose task
-waits for its token; patch 30, UNCATCHABLE_ERRORS: `States.ALL` neither retries nor catches
-`States.Runtime` and `States.DataLimitExceeded`; patch 31, PUT_EVENTS_ERRORS_ARE_TASK_FAILURES: an
+waits for its token; patch 27, UNCATCHABLE_ERRORS: `States.ALL` neither retries nor catches
+`States.Runtime` and `States.DataLimitExceeded`; patch 28, PUT_EVENTS_ERRORS_ARE_TASK_FAILURES: an
 error EventBridge answers to `events:putEvents` fails the task, as Retry and Catch see it. Also
 `stop_executions()`, which tests use so that no execution outlives its test."""
 
@@ -90,8 +90,8 @@ def apply() -> None:
 
 
 def _patch_put_events_errors() -> None:
-    """31. PUT_EVENTS_ERRORS_ARE_TASK_FAILURES: moto reports an error EventBridge answers to the
-    `events:putEvents` task (a throttling, a 500) as `States.Runtime`, which (patch 30) nothing may
+    """28. PUT_EVENTS_ERRORS_ARE_TASK_FAILURES: moto reports an error EventBridge answers to the
+    `events:putEvents` task (a throttling, a 500) as `States.Runtime`, which (patch 27) nothing may
     retry or catch. AWS reports it as the task's failure, `EventBridge.<error code>`."""
     from botocore.exceptions import ClientError  # noqa: PLC0415
     from moto.stepfunctions.parser.api import HistoryEventType  # noqa: PLC0415
@@ -130,7 +130,7 @@ def _patch_put_events_errors() -> None:
 
 
 def _patch_uncatchable_errors() -> None:
-    """30. UNCATCHABLE_ERRORS: moto's `States.ALL` matches every error. AWS's matches neither
+    """27. UNCATCHABLE_ERRORS: moto's `States.ALL` matches every error. AWS's matches neither
     `States.DataLimitExceeded` (a terminal error) nor `States.Runtime` (never retried, always fails
     the execution, whatever a retrier or catcher names)."""
     from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (  # noqa: PLC0415

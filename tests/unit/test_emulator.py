@@ -911,7 +911,7 @@ def test_stopping_an_execution_whose_task_waits_for_its_token_aborts_it(
     assert refused.value.response["Error"]["Code"] in {"TaskTimedOut", "InvalidToken"}
 
 
-# 33. DELIVERED_ENVELOPE -----------------------------------------------------------------------
+# 30. DELIVERED_ENVELOPE -----------------------------------------------------------------------
 
 
 def test_a_lambda_target_and_its_dead_letter_queue_get_eventbridges_envelope(
@@ -960,7 +960,7 @@ def test_a_lambda_target_and_its_dead_letter_queue_get_eventbridges_envelope(
     assert name == "allowed"
 
 
-# 30. UNCATCHABLE_ERRORS ---------------------------------------------------------------------
+# 27. UNCATCHABLE_ERRORS ---------------------------------------------------------------------
 
 QUOTA = 256 * 1024  # Step Functions' payload quota: 256 KiB of UTF-8 text per state's input or output
 
@@ -1053,7 +1053,7 @@ def test_states_all_does_not_catch_a_runtime_error(answers: list[str]) -> None:
     assert ended["error"] == "States.Runtime"
 
 
-# 31. PUT_EVENTS_ERRORS_ARE_TASK_FAILURES ----------------------------------------------------
+# 28. PUT_EVENTS_ERRORS_ARE_TASK_FAILURES ----------------------------------------------------
 
 
 def test_an_error_eventbridge_answers_a_put_events_task_is_retried_then_caught(aws: None) -> None:
@@ -1082,7 +1082,7 @@ def test_an_error_eventbridge_answers_a_put_events_task_is_retried_then_caught(a
     assert json.loads(ended["output"])["error"]["Error"] == "EventBridge.InternalException"
 
 
-# 32. ECR_NAME_RULE ----------------------------------------------------------------------------
+# 29. ECR_NAME_RULE ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["a__b", "my--agent", "a--b/c__d", "team/agent-a", "a.b_c---d"])
@@ -1113,7 +1113,7 @@ def test_the_name_rule_is_ecrs_model_and_its_resource_schema() -> None:
     assert schema_pattern == f"^(?=.{{2,256}}$)({ecr_name_pattern()})$"
 
 
-# 29. UPDATE_PARAMETERS_CHECKED -------------------------------------------------------------
+# 26. UPDATE_PARAMETERS_CHECKED -------------------------------------------------------------
 
 EARLIER_TEMPLATE = ROOT / "tests" / "fixtures" / "repository-templates" / "04-no-repository-name-tag.yaml"
 

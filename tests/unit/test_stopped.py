@@ -208,7 +208,7 @@ def test_a_result_over_the_payload_quota_ends_in_one_failed_event(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A step's result over 256 KiB is States.DataLimitExceeded, which no Catch takes (emulator
-    patch 30): the execution ends FAILED without its event; the function emits Failed (Internal)
+    patch 27): the execution ends FAILED without its event; the function emits Failed (Internal)
     and releases the repository's lock."""
     original = start_stack_change.lambda_handler
 

@@ -2,7 +2,7 @@
 (tests/fixtures/repository-templates), taken through today's workflow.
 
 Such a stack has only the parameters its template declared: today's updates must not ask
-CloudFormation for the previous value of a key it never had (emulator patch 29 refuses that as
+CloudFormation for the previous value of a key it never had (emulator patch 26 refuses that as
 CloudFormation does). Earlier releases kept no catalog: their stacks get their items from
 RepairCatalogFunction, as on the first deploy of the release that brought the catalog.
 """
