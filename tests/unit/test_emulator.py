@@ -580,20 +580,24 @@ def test_update_failure_and_delete_also_settle(cfn: Any, ecr: Any, monkeypatch: 
     """AWS: UpdateStack, a failed CreateStack and DeleteStack are in progress for a while too."""
     stack_id = create(cfn)
     ecr.create_repository(repositoryName="team/taken")
-    monkeypatch.setattr(emulator.options, "settle_seconds", 0.3)
+    monkeypatch.setattr(emulator.options, "settle_seconds", 2.0)  # far longer than the calls take
+
+    def settles(stack: str, settled: str) -> None:
+        deadline = time.monotonic() + 10
+        while status(cfn, stack) != settled:
+            assert time.monotonic() < deadline, f"{stack} did not settle in {settled}"
+            time.sleep(0.05)
 
     cfn.update_stack(StackName=STACK, TemplateBody=template(), Parameters=parameters(MaxImageCount="2"))
     create(cfn, stack="agentcore-failing", RepositoryName="team/taken")
     assert status(cfn) == "UPDATE_IN_PROGRESS"
     assert status(cfn, "agentcore-failing") == "ROLLBACK_IN_PROGRESS"
-    time.sleep(0.4)
-    assert status(cfn) == "UPDATE_COMPLETE"
-    assert status(cfn, "agentcore-failing") == "ROLLBACK_COMPLETE"
+    settles(STACK, "UPDATE_COMPLETE")
+    settles("agentcore-failing", "ROLLBACK_COMPLETE")
 
     cfn.delete_stack(StackName=STACK)
     assert status(cfn, stack_id) == "DELETE_IN_PROGRESS"
-    time.sleep(0.4)
-    assert status(cfn, stack_id) == "DELETE_COMPLETE"
+    settles(stack_id, "DELETE_COMPLETE")
 
 
 def test_deleting_stack_is_found_by_name_while_it_settles(cfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
