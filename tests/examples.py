@@ -1,4 +1,4 @@
-"""Expected values written out by hand from the contract (../shared/design/api.md) and AWS's rules,
+"""Expected values written out by hand from the API contract and AWS's rules,
 never computed by the code under test.
 
 The lifecycle policy: `untaggedExpiryDays` expires untagged images that many days after push;

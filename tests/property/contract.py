@@ -1,5 +1,5 @@
-"""The rules the properties hold the product to, written out from the contract
-(../shared/design/api.md: "CreateRepository", "LifecyclePolicy", "Stack names") and from AWS's
+"""The rules the properties hold the product to, written out from the API contract
+(its CreateRepository, LifecyclePolicy and Stack names rules) and from AWS's
 documentation, never taken from the code under test.
 """
 
