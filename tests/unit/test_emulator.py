@@ -438,20 +438,25 @@ def test_update_changing_only_stack_tags_is_performed(cfn: Any) -> None:
 # 7. PARAMETER_CHANGE_UPDATES_RESOURCES -------------------------------------------------------
 
 
-def test_parameter_only_change_updates_the_lifecycle_policy(cfn: Any, ecr: Any) -> None:
-    """AWS: a parameter used only through Fn::Sub still updates the resource whose text changes."""
-    create(cfn, UntaggedExpiryDays="30", MaxImageCount="0")
-    assert lifecycle_policy(ecr) == expected_policy(30, None)
+def keep_all_but_untagged_expiry(cfn: Any, days: str) -> None:
+    """UpdateStack with the previous template: UntaggedExpiryDays given, every other key kept."""
     others = [key for key in stack_parameters(cfn) if key != "UntaggedExpiryDays"]
-
     cfn.update_stack(
         StackName=STACK,
         UsePreviousTemplate=True,
         Parameters=[
-            {"ParameterKey": "UntaggedExpiryDays", "ParameterValue": "14"},
+            {"ParameterKey": "UntaggedExpiryDays", "ParameterValue": days},
             *previous_values(*others),
         ],
     )
+
+
+def test_parameter_only_change_updates_the_lifecycle_policy(cfn: Any, ecr: Any) -> None:
+    """AWS: a parameter used only through Fn::Sub still updates the resource whose text changes."""
+    create(cfn, UntaggedExpiryDays="30", MaxImageCount="0")
+    assert lifecycle_policy(ecr) == expected_policy(30, None)
+
+    keep_all_but_untagged_expiry(cfn, "14")
 
     assert status(cfn) == "UPDATE_COMPLETE"
     assert lifecycle_policy(ecr) == expected_policy(14, None)
@@ -1176,16 +1181,8 @@ def test_use_previous_value_keeps_a_default_the_stack_took(cfn: Any, ecr: Any) -
         TemplateBody=template(),
         Parameters=[p for p in parameters() if p["ParameterKey"] not in defaulted],
     )
-    others = [key for key in stack_parameters(cfn) if key != "UntaggedExpiryDays"]
 
-    cfn.update_stack(
-        StackName=STACK,
-        UsePreviousTemplate=True,
-        Parameters=[
-            {"ParameterKey": "UntaggedExpiryDays", "ParameterValue": "14"},
-            *previous_values(*others),
-        ],
-    )
+    keep_all_but_untagged_expiry(cfn, "14")
 
     assert status(cfn) == "UPDATE_COMPLETE"
     assert stack_parameters(cfn) == {**DEFAULTS, "UntaggedExpiryDays": "14"}
