@@ -112,9 +112,10 @@ class LocalStackProcess:
         raise AssertionError(f"operation {operation_id} still RUNNING after {timeout}s")
 
 
-def abort_while_waiting(local: LocalStackProcess, operation_id: str) -> None:
+def abort_while_waiting(local: LocalStackProcess, operation_id: str, *, stack_gone: str | None = None) -> None:
     """StopExecution once the operation's execution waits on its stack (its AwaitStack task; moto
-    cannot stop an execution that is still setting up)."""
+    cannot stop an execution that is still setting up); with `stack_gone` (a stack id), only once
+    that stack's delete has completed, so that what the stop finds does not race the stack."""
     sfn = local.client("stepfunctions")
     machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
     head, _, name = machine.rpartition(":stateMachine:")
@@ -122,6 +123,8 @@ def abort_while_waiting(local: LocalStackProcess, operation_id: str) -> None:
     for _ in range(400):
         history = sfn.get_execution_history(executionArn=arn)["events"]
         if any(event["type"] == "TaskSubmitted" for event in history):  # AwaitStack's function was called
+            if stack_gone is not None:
+                assert settled_status(local.client("cloudformation"), stack_gone) == "DELETE_COMPLETE"
             sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by a test")
             return
         time.sleep(0.02)

@@ -375,7 +375,13 @@ def exercise_every_path(stack: LocalStackProcess) -> None:
     )
     assert wait_for_event(stack, queue_url, aborted)["detail"]["error"]["code"] == "Aborted"
     # ...and a delete aborted once its stack is gone: the catalog forgets the repository
-    abort_while_waiting(stack, ok(stack.request("DELETE", f"/repositories/{aborted}"), 202)["operationId"])
+    aborted_stack = ok(stack.request("GET", f"/repositories/{aborted}"), 200)["stackName"]
+    aborted_id = cfn.describe_stacks(StackName=aborted_stack)["Stacks"][0]["StackId"]
+    abort_while_waiting(
+        stack,
+        ok(stack.request("DELETE", f"/repositories/{aborted}"), 202)["operationId"],
+        stack_gone=aborted_id,
+    )
     for _ in range(120):
         if stack.request("GET", "/repositories?limit=100").body["items"] == []:
             break
