@@ -27,6 +27,13 @@ TEST_ENVIRONMENT = {
     "EVENT_BUS_NAME": "agentcore-ecr",
     "STACK_POLL_INTERVAL_SECONDS": "0",
     "STACK_TIMEOUT_MINUTES": "30",
+    # Every handler checks its settings at import: these are set even where no deployment is (the
+    # `deployment` fixture sets the state machine it made; the table and the role are its names).
+    "CATALOG_TABLE_NAME": CATALOG_TABLE_NAME,
+    "STATE_MACHINE_ARN": (
+        "arn:aws:states:us-east-1:123456789012:stateMachine:agentcore-ecr-repository-workflow"
+    ),
+    "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::123456789012:role/agentcore-ecr-cloudformation",
 }
 # Powertools reads these when Logger/Metrics are created, at import: set before any test imports them.
 for _name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):

@@ -13,6 +13,7 @@ import importlib
 import io
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -42,7 +43,9 @@ PSEUDO_PARAMETERS = {
 
 
 def resolve(node: Any) -> Any:
-    """A value of the template with its `Fn::Sub`s of pseudo parameters resolved."""
+    """A value of the template with its `Ref`s and `Fn::Sub`s of pseudo parameters resolved."""
+    if isinstance(node, dict) and set(node) == {"Ref"} and node["Ref"] in PSEUDO_PARAMETERS:
+        return PSEUDO_PARAMETERS[node["Ref"]]
     if isinstance(node, dict) and set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
         text = node["Fn::Sub"]
         for name, value in PSEUDO_PARAMETERS.items():
@@ -145,6 +148,7 @@ class Deployment:
     def deploy(self, bus_name: str) -> None:
         iam = boto3.client("iam", region_name=self.region)
         role = iam.create_role(RoleName="agentcore-ecr-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        self.create_cloudformation_role(iam)
         lam = boto3.client("lambda", region_name=self.region)
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as archive:
@@ -177,6 +181,18 @@ class Deployment:
         self.state_machine_arn = self.sfn.create_state_machine(
             name="agentcore-ecr-repository-workflow", definition=definition, roleArn=role
         )["stateMachineArn"]
+
+    def create_cloudformation_role(self, iam: Any) -> None:
+        """The template's CloudFormationServiceRole, under the name the functions' environment gives
+        StartStackChangeFunction (CLOUDFORMATION_ROLE_ARN): the role the repository stacks are made
+        with, which matters where a test has the emulator enforce IAM."""
+        properties = self.template["Resources"]["CloudFormationServiceRole"]["Properties"]
+        name = os.environ["CLOUDFORMATION_ROLE_ARN"].rsplit("/", 1)[-1]
+        trust = resolve(properties["AssumeRolePolicyDocument"])
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        for policy in properties["Policies"]:
+            document = json.dumps(resolve(policy["PolicyDocument"]))
+            iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=document)
 
     def deploy_stack_status_rule(self, function_arn: str) -> None:
         function = self.template["Resources"]["StackStatusChangedFunction"]["Properties"]

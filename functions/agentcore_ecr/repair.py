@@ -12,13 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from agentcore_ecr.admission import lock_is_over
 from agentcore_ecr.aws.catalog import Catalog
 from agentcore_ecr.aws.cloudformation import Stack, Stacks
 from agentcore_ecr.aws.ecr import Ecr
 from agentcore_ecr.aws.stepfunctions import Executions
-from agentcore_ecr.config import Settings
+from agentcore_ecr.config import NamingSettings
 from agentcore_ecr.domain import stack as stack_rules
-from agentcore_ecr.service import RepositoryReader, lock_is_over, missing_repository, repository_from_stack
+from agentcore_ecr.read_model import RepositoryReader, missing_repository, repository_from_stack
 
 WRITES_IN_PARALLEL = 8
 
@@ -35,7 +36,7 @@ class RepairReport:
 
 class CatalogRepair:
     def __init__(
-        self, settings: Settings, catalog: Catalog, stacks: Stacks, ecr: Ecr, executions: Executions
+        self, settings: NamingSettings, catalog: Catalog, stacks: Stacks, ecr: Ecr, executions: Executions
     ) -> None:
         self.settings = settings
         self.catalog = catalog

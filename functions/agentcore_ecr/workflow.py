@@ -16,7 +16,7 @@ from agentcore_ecr.aws.catalog import Catalog, Wait
 from agentcore_ecr.aws.cloudformation import ChangeAlreadyMadeError, Stack, Stacks
 from agentcore_ecr.aws.ecr import Ecr, ImageFailure
 from agentcore_ecr.aws.stepfunctions import Tasks
-from agentcore_ecr.config import Settings
+from agentcore_ecr.config import StackWork
 from agentcore_ecr.domain import errors, stack_status
 from agentcore_ecr.domain import stack as stack_rules
 from agentcore_ecr.domain.models import (
@@ -32,8 +32,10 @@ from agentcore_ecr.domain.models import (
     TaskRequest,
     WorkflowInput,
 )
+from agentcore_ecr.domain.operations import INTERNAL_MESSAGE
 from agentcore_ecr.domain.polling import next_wait_seconds
-from agentcore_ecr.service import INTERNAL_MESSAGE, RepositoryReader, is_orphan
+from agentcore_ecr.domain.stack import is_orphan
+from agentcore_ecr.read_model import RepositoryReader
 
 COMPLETE_STATUSES = {
     StackPhase.APPLY: frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"}),
@@ -50,7 +52,7 @@ WAIT_LIFETIME = timedelta(days=2)  # a wait's item outlives any execution (24 h 
 class Workflow:
     def __init__(
         self,
-        settings: Settings,
+        settings: StackWork,
         stacks: Stacks,
         ecr: Ecr,
         reader: RepositoryReader,

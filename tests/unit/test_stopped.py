@@ -16,7 +16,6 @@ from botocore.exceptions import ClientError
 from local import emulator
 from local.emulator import faults
 
-from agentcore_ecr.handlers import start_stack_change
 from tests import api_events
 from tests.deployment import Deployment
 
@@ -210,6 +209,9 @@ def test_a_result_over_the_payload_quota_ends_in_one_failed_event(
     """A step's result over 256 KiB is States.DataLimitExceeded, which no Catch takes (emulator
     patch 27): the execution ends FAILED without its event; the function emits Failed (Internal)
     and releases the repository's lock."""
+    # Imported here, not at collection: a handler checks at import the settings the test sets.
+    from agentcore_ecr.handlers import start_stack_change  # noqa: PLC0415
+
     original = start_stack_change.lambda_handler
 
     def oversized(event: dict[str, Any], context: Any) -> dict[str, Any]:

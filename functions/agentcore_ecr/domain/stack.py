@@ -6,8 +6,9 @@ import json
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Literal, Protocol
 
+from agentcore_ecr.domain import stack_status
 from agentcore_ecr.domain.models import CreateRepositoryRequest, LifecyclePolicy, is_reserved_tag_key
 
 SERVICE_TAG_VALUE = "agentcore-ecr"
@@ -180,9 +181,35 @@ def is_managed(tags: Mapping[str, str], environment: str | None = None) -> bool:
     return environment is None or tags.get(ENVIRONMENT) == environment
 
 
+class StackView(Protocol):
+    """A stack as DescribeStacks shows it (aws/cloudformation.py's `Stack`): what the rules read."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def parameters(self) -> Mapping[str, str]: ...
+    @property
+    def outputs(self) -> Mapping[str, str]: ...
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+
+
 def owner(parameters: Mapping[str, str]) -> str:
     """The repository a stack belongs to: its RepositoryName parameter."""
     return parameters.get(P_NAME, "")
+
+
+def is_orphan(stack: StackView, name: str) -> bool:
+    """A settled stack of `name`, made by this service, that has made its repository: when ECR no
+    longer knows the name, the repository was deleted outside the service (drift)."""
+    return (
+        owner(stack.parameters) == name
+        and is_managed(stack.tags)
+        and "RepositoryArn" in stack.outputs
+        and (stack_status.is_updatable(stack.status) or stack.status == stack_status.DELETE_FAILED)
+    )
 
 
 def encryption_from_parameters(parameters: Mapping[str, str]) -> tuple[Literal["KMS", "AES256"], str | None]:

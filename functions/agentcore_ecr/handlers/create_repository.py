@@ -6,7 +6,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentcore_ecr.api import build_resolver, create_router
+from agentcore_ecr.config import CatalogSettings, NamingSettings, StateMachineSettings, require
 from agentcore_ecr.observability import logger, metrics
+
+# Checked at cold start: a setting this function needs, missing or invalid, fails the import by name.
+NEEDS = require(NamingSettings, CatalogSettings, StateMachineSettings)
 
 app = build_resolver(create_router)
 

@@ -4,10 +4,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from agentcore_ecr.config import CatalogSettings, NamingSettings, require
 from agentcore_ecr.domain.models import TaskRequest
 from agentcore_ecr.handlers.step import workflow_step
 from agentcore_ecr.observability import logger
 from agentcore_ecr.wiring import workflow
+
+# Checked at cold start: a setting this function needs, missing or invalid, fails the import by name.
+NEEDS = require(NamingSettings, CatalogSettings)
 
 
 @logger.inject_lambda_context

@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from agentcore_ecr.config import CatalogSettings, EventBusSettings, NamingSettings, require
 from agentcore_ecr.domain import errors
 from agentcore_ecr.domain.models import (
     ExecutionStatusChange,
@@ -35,9 +36,12 @@ from agentcore_ecr.domain.models import (
     stopped_error,
     undelivered_operation,
 )
+from agentcore_ecr.domain.operations import INTERNAL_MESSAGE
 from agentcore_ecr.observability import logger, metrics
-from agentcore_ecr.service import INTERNAL_MESSAGE
 from agentcore_ecr.wiring import event_bus, workflow
+
+# Checked at cold start: a setting this function needs, missing or invalid, fails the import by name.
+NEEDS = require(NamingSettings, CatalogSettings, EventBusSettings)
 
 SUCCEEDED = "Repository Operation Succeeded"
 FAILED = "Repository Operation Failed"

@@ -18,6 +18,13 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from agentcore_ecr.config import (
+    CatalogSettings,
+    EventBusSettings,
+    NamingSettings,
+    StateMachineSettings,
+    require,
+)
 from agentcore_ecr.domain import errors
 from agentcore_ecr.domain.models import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -30,6 +37,9 @@ from agentcore_ecr.domain.models import (
 from agentcore_ecr.domain.operations import operation_id_for
 from agentcore_ecr.observability import logger, metrics
 from agentcore_ecr.wiring import event_bus, repository_service
+
+# Checked at cold start: a setting this function needs, missing or invalid, fails the import by name.
+NEEDS = require(NamingSettings, CatalogSettings, StateMachineSettings, EventBusSettings)
 
 FAILED = "Repository Operation Failed"
 

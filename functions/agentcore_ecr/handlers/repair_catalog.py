@@ -4,8 +4,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from agentcore_ecr.config import CatalogSettings, NamingSettings, StateMachineSettings, require
 from agentcore_ecr.observability import logger, metrics
 from agentcore_ecr.wiring import catalog_repair
+
+# Checked at cold start: a setting this function needs, missing or invalid, fails the import by name.
+NEEDS = require(NamingSettings, CatalogSettings, StateMachineSettings)
 
 
 @logger.inject_lambda_context

@@ -12,9 +12,13 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from agentcore_ecr.config import CatalogSettings, NamingSettings, require
 from agentcore_ecr.domain.models import StackStatusChange
 from agentcore_ecr.observability import logger, metrics
 from agentcore_ecr.wiring import workflow
+
+# Checked at cold start: a setting this function needs, missing or invalid, fails the import by name.
+NEEDS = require(NamingSettings, CatalogSettings)
 
 
 @logger.inject_lambda_context
