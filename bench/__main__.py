@@ -48,7 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.integration.conftest import LocalStackProcess, start_local_stack, stop_local_stack
+from local.process import LocalStackProcess
 
 from bench import readiness, results, scale
 from bench.aws import say
@@ -157,7 +157,7 @@ def series_row(
 
 def stop(stack: LocalStackProcess) -> None:
     try:
-        stop_local_stack(stack)
+        stack.stop()
     except subprocess.TimeoutExpired:
         stack.process.kill()
         stack.process.wait(timeout=10)
@@ -258,7 +258,9 @@ def cold_starts(count: int) -> tuple[list[float], list[float]]:
     inside: list[float] = []
     for _ in range(count):
         began = time.monotonic()
-        stack = start_local_stack(Path(tempfile.mkdtemp(prefix="bench-")), SETTLE_SECONDS)
+        stack = LocalStackProcess.start(
+            Path(tempfile.mkdtemp(prefix="bench-")), settle_seconds=SETTLE_SECONDS
+        )
         outside.append(time.monotonic() - began)
         try:
             for line in stack.output:
@@ -472,7 +474,7 @@ def measure(counts: Counts) -> tuple[list[Row], list[str]]:
     rows = [cold_start_row(counts.cold_starts)]
     remarks: list[str] = []
 
-    stack = start_local_stack(Path(tempfile.mkdtemp(prefix="bench-")), SETTLE_SECONDS)
+    stack = LocalStackProcess.start(Path(tempfile.mkdtemp(prefix="bench-")), settle_seconds=SETTLE_SECONDS)
     try:
         idle = memory(stack)
 

@@ -26,7 +26,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from tests.integration.conftest import LocalStackProcess
+from local.process import LocalStackProcess
 
 from agentcore_ecr.domain import stack as stack_rules
 from agentcore_ecr.domain.models import CreateRepositoryRequest

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
-from tests.integration.conftest import LocalStackProcess, start_local_stack, stop_local_stack
+from local.process import LocalStackProcess
 
 from agentcore_ecr.domain.naming import stack_name_for
 from bench import results
@@ -144,12 +144,12 @@ def local_stack(
     state = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
     shown = parameters or "default parameters"
     say(f"starting the {label} stack (settle {settle:g} s, {shown}; logs in {state})")
-    stack = start_local_stack(state, settle, parameters=parameters)
+    stack = LocalStackProcess.start(state, settle_seconds=settle, parameters=parameters)
     try:
         yield stack, Api(stack), Aws(stack.aws)
     finally:
         try:
-            stop_local_stack(stack)
+            stack.stop()
         except Exception:  # noqa: BLE001 - a stack that will not stop is killed
             stack.process.kill()
             stack.process.wait(timeout=10)
