@@ -92,7 +92,7 @@ invoke: $(VENV)/.installed ## Invoke a function on the running local stack: FUNC
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json"; exit 2; }
 	$(PY) -m local.invoke $(FUNCTION) $(EVENT)
 
-bench: $(VENV)/.installed ## Benchmarks against their floors; writes bench/results.md and bench/results.json (BENCH_QUICK=1: a short pass; BENCH_ONLY=readiness: that figure alone, merged in)
+bench: $(VENV)/.installed ## Measure the figures against their floors into bench/results.json, render bench/results.md (BENCH_QUICK=1: a short pass; BENCH_ONLY=latency,...: those alone, merged in)
 	$(PY) -m bench
 
 reliability: $(VENV)/.installed $(SCAN_VENV)/.installed ## Faults, property tests (thorough), fuzzing, load, checkov; writes docs/reliability.md

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import LocalStackProcess, start_local_stack, stop_local_stack
+from local.process import LocalStackProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "reliability.md"
@@ -256,7 +256,7 @@ def wait_for(stack: LocalStackProcess, operation: str) -> str:
 
 def load() -> Load:
     with tempfile.TemporaryDirectory() as state:
-        stack = start_local_stack(Path(state), settle_seconds=1.0)
+        stack = LocalStackProcess.start(Path(state), settle_seconds=1.0)
         try:
             prefix = f"load-{uuid.uuid4().hex[:6]}"
             names = [f"{prefix}/agent-{index:02d}" for index in range(CREATES)]
@@ -298,7 +298,7 @@ def load() -> Load:
                 orphan_repositories=sorted(repositories - {by_name[s] for s in stacks if s in by_name}),
             )
         finally:
-            stop_local_stack(stack)
+            stack.stop()
 
 
 # The report ------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import start_local_stack, stop_local_stack
+from local.process import LocalStackProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = ROOT / ".venv-fuzz" / "bin" / "schemathesis"
@@ -244,7 +244,7 @@ def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     started = time.monotonic()
-    stack = start_local_stack(OUT / "state", settle_seconds=SETTLE_SECONDS, auth="none")
+    stack = LocalStackProcess.start(OUT / "state", settle_seconds=SETTLE_SECONDS, auth="none")
     ready = time.monotonic()
     try:
         environment = os.environ | {
@@ -255,7 +255,7 @@ def main() -> int:
         exit_code = subprocess.run(command, cwd=ROOT, env=environment, check=False).returncode
     finally:
         fuzzed = time.monotonic()
-        stop_local_stack(stack)
+        stack.stop()
     seconds = {
         "stack_start": round(ready - started, 1),
         "schemathesis": round(fuzzed - ready, 1),

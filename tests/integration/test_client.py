@@ -19,10 +19,12 @@ from typing import Any
 
 import boto3
 import pytest
+from local.process import LocalStackProcess
+from local.stack import API_USER
 
 from agentcore_ecr_client import ApiError, Client, OperationFailed
 from agentcore_ecr_client.compat import ECRRepository, ECRService
-from tests.integration.conftest import PROFILE, LocalStackProcess, leave_a_failed_create
+from tests.integration.conftest import leave_a_failed_create
 from tests.integration.test_local_stack import push_image
 
 pytestmark = pytest.mark.integration
@@ -42,7 +44,7 @@ def profile(local: LocalStackProcess) -> dict[str, str]:
         AWS_REGION="us-east-1",
         AWS_SHARED_CREDENTIALS_FILE=str(local.state_dir / "aws-credentials"),
         AWS_CONFIG_FILE=str(local.state_dir / "no-aws-config"),
-        AWS_PROFILE=PROFILE,
+        AWS_PROFILE=API_USER,
         AWS_EC2_METADATA_DISABLED="true",
     )
     return environment
@@ -207,7 +209,7 @@ def test_unsigned_and_wrongly_signed_calls_are_refused(
     assert unsigned.returncode == 254 and unsigned.stderr.startswith("error: AccessDenied: "), unsigned
     wrong = tmp_path / "credentials"
     wrong.write_text(
-        f"[{PROFILE}]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wrong\n"
+        f"[{API_USER}]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wrong\n"
     )
     badly = run({**profile, "AWS_SHARED_CREDENTIALS_FILE": str(wrong)}, "list")
     assert badly.returncode == 254 and badly.stderr.startswith("error: AccessDenied: "), badly
@@ -242,7 +244,7 @@ def test_the_endpoint_from_the_deployed_stacks_api_url_output(
     assert denied.returncode == 253 and "cloudformation:DescribeStacks" in denied.stderr, denied
     statement = {"Effect": "Allow", "Action": "cloudformation:DescribeStacks", "Resource": "*"}
     local.client("iam").put_user_policy(
-        UserName=PROFILE, PolicyName="read-stacks",
+        UserName=API_USER, PolicyName="read-stacks",
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
     )  # fmt: skip
     assert "items" in json_of(run(environment, "list", "--stack-name", stack_name))

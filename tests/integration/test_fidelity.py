@@ -22,18 +22,10 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from local.process import LocalStackProcess, Response
 from local.template import LocalTemplate, load
 
-from tests.integration.conftest import (
-    ROOT,
-    LocalStackProcess,
-    Response,
-    abort_while_waiting,
-    leave_a_failed_create,
-    settled_status,
-    start_local_stack,
-    stop_local_stack,
-)
+from tests.integration.conftest import ROOT, abort_while_waiting, leave_a_failed_create, settled_status
 from tests.integration.test_local_stack import results_queue, wait_for_event
 
 pytestmark = pytest.mark.integration
@@ -159,11 +151,8 @@ def variant(tmp_path: Path, replace: tuple[str, str], **start: Any) -> Iterator[
     assert old in text, f"template.yaml no longer has {old!r}"
     template = tmp_path / "template.yaml"
     template.write_text(text.replace(old, new))
-    stack = start_local_stack(tmp_path / "state", settle_seconds=0, template=template, **start)
-    try:
+    with LocalStackProcess.start(tmp_path / "state", settle_seconds=0, template=template, **start) as stack:
         yield stack
-    finally:
-        stop_local_stack(stack)
 
 
 def test_caller_credentials_on_the_integrations_would_fail_every_route(tmp_path: Path) -> None:
@@ -232,21 +221,15 @@ NOT_EXERCISED = {
 def test_every_permission_the_template_grants_is_used(tmp_path: Path) -> None:
     state = tmp_path / "state"
     # Stacks settle after 0.3 s, within the 1 s wait: their status events resume the workflow.
-    stack = start_local_stack(state, settle_seconds=0.3, iam_log=True)
-    try:
+    with LocalStackProcess.start(state, settle_seconds=0.3, iam_log=True) as stack:
         exercise_every_path(stack)
-    finally:
-        stop_local_stack(stack)
     # Stacks that settle at once: the wait's own look finds each settled and resumes it itself.
     early = tmp_path / "early"
-    stack = start_local_stack(early, settle_seconds=0, iam_log=True)
-    try:
+    with LocalStackProcess.start(early, settle_seconds=0, iam_log=True) as stack:
         operation = stack.wait(
             stack.request("POST", "/repositories", {"name": "px/early"}).body["operationId"]
         )
         assert operation["status"] == "SUCCEEDED", operation
-    finally:
-        stop_local_stack(stack)
     decisions = [
         json.loads(line)
         for log in (state / "iam-decisions.jsonl", early / "iam-decisions.jsonl")

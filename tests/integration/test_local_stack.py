@@ -12,16 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local.process import LocalStackProcess
 from local.template import load
 
 from tests.examples import lifecycle_policy
-from tests.integration.conftest import (
-    ROOT,
-    LocalStackProcess,
-    abort_while_waiting,
-    start_local_stack,
-    stop_local_stack,
-)
+from tests.integration.conftest import ROOT, abort_while_waiting
 
 pytestmark = pytest.mark.integration
 
@@ -361,11 +356,11 @@ def children_of(pid: int) -> set[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
 def test_sigterm_stops_the_whole_process_tree(tmp_path: Path) -> None:
-    stack = start_local_stack(tmp_path)
+    stack = LocalStackProcess.start(tmp_path)
     workers = children_of(stack.process.pid)
     assert len(workers) >= 12, "one worker process per function at least"
 
-    stop_local_stack(stack)
+    stack.stop()
 
     assert stack.process.returncode == 0
     time.sleep(0.5)
@@ -553,10 +548,9 @@ def resumed_stacks(local: LocalStackProcess) -> str:
 def test_with_a_30_s_interval_operations_resume_on_the_stacks_status_event(tmp_path: Path) -> None:
     """POLL_SECONDS=30 SETTLE_SECONDS=2 make run: a create and a delete end with their stacks, not
     at the next poll; no wait times out, so CheckStack never runs."""
-    stack = start_local_stack(
+    with LocalStackProcess.start(
         tmp_path / "events", settle_seconds=2, parameters={"StackPollIntervalSeconds": "30"}
-    )
-    try:
+    ) as stack:
         name = f"it/{uuid.uuid4().hex[:10]}"
         create_id = create(stack, {"name": name})["operationId"]
         assert stack.wait(create_id, timeout=20)["status"] == "SUCCEEDED"
@@ -572,8 +566,6 @@ def test_with_a_30_s_interval_operations_resume_on_the_stacks_status_event(tmp_p
         assert log.count("wait resumed by the stack's status event") == 2, log[-2000:]
         assert '"stack_status":"CREATE_COMPLETE"' in log
         assert '"stack_status":"DELETE_COMPLETE"' in log
-    finally:
-        stop_local_stack(stack)
 
 
 def test_with_the_rule_disabled_the_fallback_still_finishes_the_operation(

@@ -1,6 +1,6 @@
 """A handler's import stays light: what was moved off it stays off it.
 
-No timings here (bench/coldstart.py measures them); these tests check which modules a fresh
+No timings here (bench/package.py measures them); these tests check which modules a fresh
 process has loaded after importing each handler of template.yaml, with Lambda's variables set.
 """
 
