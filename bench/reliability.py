@@ -245,60 +245,55 @@ class Load:
 
 
 def wait_for(stack: LocalStackProcess, operation: str) -> str:
-    deadline = time.monotonic() + OPERATION_BUDGET_SECONDS
-    while time.monotonic() < deadline:
-        answer = stack.request("GET", f"/operations/{operation}")
-        if answer.status == 200 and answer.body["status"] != "RUNNING":
-            return str(answer.body["status"])
-        time.sleep(0.5)
-    return "RUNNING"
+    try:
+        return str(stack.wait(operation, timeout=OPERATION_BUDGET_SECONDS, poll=0.5)["status"])
+    except TimeoutError:
+        return "RUNNING"
 
 
 def load() -> Load:
-    with tempfile.TemporaryDirectory() as state:
-        stack = LocalStackProcess.start(Path(state), settle_seconds=1.0)
-        try:
-            prefix = f"load-{uuid.uuid4().hex[:6]}"
-            names = [f"{prefix}/agent-{index:02d}" for index in range(CREATES)]
-            began = time.monotonic()
-            with ThreadPoolExecutor(max_workers=CREATES) as pool:
-                answers = list(pool.map(lambda n: stack.request("POST", "/repositories", {"name": n}), names))
-                operations = [a.body["operationId"] for a in answers if a.status == 202]
-                ended = Counter(pool.map(lambda op: wait_for(stack, op), operations))
-            create_seconds = time.monotonic() - began
-            paths = [
-                f"/repositories/{names[i % CREATES]}" if i % 5 else "/repositories?limit=50"
-                for i in range(READS)
-            ]
-            began = time.monotonic()
-            with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
-                reads = Counter(pool.map(lambda p: stack.request("GET", p).status, paths))
-            read_seconds = time.monotonic() - began
-            cfn, ecr = stack.client("cloudformation"), stack.client("ecr")
-            stacks = {
-                s["StackName"]
-                for page in cfn.get_paginator("describe_stacks").paginate()
-                for s in page["Stacks"]
-                if s["StackName"].startswith(f"agentcore-{prefix}")
-            }
-            repositories = {
-                r["repositoryName"]
-                for page in ecr.get_paginator("describe_repositories").paginate()
-                for r in page["repositories"]
-                if r["repositoryName"].startswith(prefix)
-            }
-            by_name = {stack.request("GET", f"/repositories/{n}").body.get("stackName"): n for n in names}
-            return Load(
-                accepted=Counter(a.status for a in answers),
-                ended=ended,
-                reads=reads,
-                create_seconds=create_seconds,
-                read_seconds=read_seconds,
-                orphan_stacks=sorted(stacks - set(by_name)),
-                orphan_repositories=sorted(repositories - {by_name[s] for s in stacks if s in by_name}),
-            )
-        finally:
-            stack.stop()
+    with (
+        tempfile.TemporaryDirectory() as state,
+        LocalStackProcess.start(Path(state), settle_seconds=1.0) as stack,
+    ):
+        prefix = f"load-{uuid.uuid4().hex[:6]}"
+        names = [f"{prefix}/agent-{index:02d}" for index in range(CREATES)]
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=CREATES) as pool:
+            answers = list(pool.map(lambda n: stack.request("POST", "/repositories", {"name": n}), names))
+            operations = [a.body["operationId"] for a in answers if a.status == 202]
+            ended = Counter(pool.map(lambda op: wait_for(stack, op), operations))
+        create_seconds = time.monotonic() - began
+        paths = [
+            f"/repositories/{names[i % CREATES]}" if i % 5 else "/repositories?limit=50" for i in range(READS)
+        ]
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+            reads = Counter(pool.map(lambda p: stack.request("GET", p).status, paths))
+        read_seconds = time.monotonic() - began
+        cfn, ecr = stack.client("cloudformation"), stack.client("ecr")
+        stacks = {
+            s["StackName"]
+            for page in cfn.get_paginator("describe_stacks").paginate()
+            for s in page["Stacks"]
+            if s["StackName"].startswith(f"agentcore-{prefix}")
+        }
+        repositories = {
+            r["repositoryName"]
+            for page in ecr.get_paginator("describe_repositories").paginate()
+            for r in page["repositories"]
+            if r["repositoryName"].startswith(prefix)
+        }
+        by_name = {stack.request("GET", f"/repositories/{n}").body.get("stackName"): n for n in names}
+        return Load(
+            accepted=Counter(a.status for a in answers),
+            ended=ended,
+            reads=reads,
+            create_seconds=create_seconds,
+            read_seconds=read_seconds,
+            orphan_stacks=sorted(stacks - set(by_name)),
+            orphan_repositories=sorted(repositories - {by_name[s] for s in stacks if s in by_name}),
+        )
 
 
 # The report ------------------------------------------------------------------------------------

@@ -227,16 +227,19 @@ def seed(bench: Bench, first: int, last: int, budget: float) -> int:
             {"name": f"scale/repo-{index:05d}", "environment": ENVIRONMENT}
         )
         settings = request.model_copy(update={"encryption": "KMS"})  # the service's default on create
-        cfn.create_stack(
-            StackName=stack_name_for(PREFIX, settings.name, settings.environment),
-            TemplateBody=stack_rules.repository_template_for(settings.tags),
-            Parameters=[
-                {"ParameterKey": k, "ParameterValue": v}
-                for k, v in stack_rules.stack_parameters(settings).items()
-            ],
-            Tags=[{"Key": key, "Value": value} for key, value in stack_rules.stack_tags(settings).items()],
-            RoleARN=role,
-        )
+        with contextlib.suppress(cfn.exceptions.AlreadyExistsException):  # made before a budget ran out
+            cfn.create_stack(
+                StackName=stack_name_for(PREFIX, settings.name, settings.environment),
+                TemplateBody=stack_rules.repository_template_for(settings.tags),
+                Parameters=[
+                    {"ParameterKey": k, "ParameterValue": v}
+                    for k, v in stack_rules.stack_parameters(settings).items()
+                ],
+                Tags=[
+                    {"Key": key, "Value": value} for key, value in stack_rules.stack_tags(settings).items()
+                ],
+                RoleARN=role,
+            )
         return True
 
     with ThreadPoolExecutor(8) as pool:
