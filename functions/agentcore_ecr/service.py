@@ -43,7 +43,8 @@ from agentcore_ecr.domain.operations import fingerprint, is_operation_id, operat
 CONSISTENCY_DELAYS = (0.25, 0.5, 1.0)  # looking again for an execution Step Functions does not show yet
 INTERNAL_MESSAGE = "The operation failed because of an internal error; the workflow's logs have the detail."
 # A lock whose operation has no execution is over once its admission can no longer be running
-# (the admitting functions time out after 30 s), or Step Functions is late to show the execution.
+# (the admitting functions time out after 25 s, the events' intake after 30 s), or Step Functions
+# is late to show the execution.
 LOCK_GRACE = timedelta(minutes=2)
 
 
