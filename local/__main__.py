@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from local.gateway import INTEGRATION_TIMEOUT_SECONDS
 from local.stack import API_USER, ROOT, LocalConfig, LocalStack
 from local.template import REGION
 
@@ -69,6 +70,13 @@ def main() -> int:
         "the workflow checks the stack itself",
     )
     parser.add_argument(
+        "--integration-timeout-seconds",
+        type=float,
+        default=float(os.environ.get("INTEGRATION_TIMEOUT_SECONDS", INTEGRATION_TIMEOUT_SECONDS)),
+        help="how long the API waits for a function before it answers 504, as API Gateway does "
+        "after 29 s (the function runs on)",
+    )
+    parser.add_argument(
         "--auth",
         choices=["none", "iam"],
         default=os.environ.get("AUTH") or "none",
@@ -98,6 +106,7 @@ def main() -> int:
             settle_seconds=args.settle_seconds,
             poll_interval_seconds=args.poll_seconds,
             iam_auth=args.auth == "iam",
+            integration_timeout_seconds=args.integration_timeout_seconds,
             state_dir=args.state_dir,
             template=args.template,
             parameters=parameters,

@@ -13,7 +13,10 @@ body (local/template.py). A request is answered as API Gateway answers it:
   with a role, the role does. Otherwise 500, as API Gateway's "Invalid permissions on Lambda
   function";
 - the request becomes a REST proxy event, and the function's answer the HTTP response; the
-  template's gateway responses shape what API Gateway itself answers.
+  template's gateway responses shape what API Gateway itself answers;
+- an integration that has not answered within the integration timeout (29 s, API Gateway's
+  default for a REST API; the local stack's `--integration-timeout-seconds`) answers 504
+  INTEGRATION_TIMEOUT; the function is not stopped, it runs on to its own end, as on AWS.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,6 +43,11 @@ from local.template import ACCOUNT, API_ID, CALLER_CREDENTIALS, REGION, LocalTem
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 DRAIN_LIMIT = 64 * 1024 * 1024  # what the gateway reads of a body too large, before its 413
 LISTEN_BACKLOG = 128
+# How long API Gateway waits for a REST API's integration: 29 s by default, at most 29 s but for
+# Regional and private APIs raised through a quota request (API Gateway Developer Guide, "Quotas
+# for configuring and running a REST API in API Gateway"; API Reference, Integration,
+# timeoutInMillis). Past it the caller gets 504 INTEGRATION_TIMEOUT.
+INTEGRATION_TIMEOUT_SECONDS = 29.0
 Invoke = Callable[[str, bytes], tuple[bytes, str | None]]
 # API Gateway's status for each gateway response type (when the template's response has none).
 DEFAULT_STATUS = {
@@ -48,6 +58,7 @@ DEFAULT_STATUS = {
     "MISSING_AUTHENTICATION_TOKEN": 403,
     "REQUEST_TOO_LARGE": 413,
     "UNAUTHORIZED": 401,
+    "INTEGRATION_TIMEOUT": 504,
     "DEFAULT_5XX": 500,
 }
 
@@ -162,13 +173,21 @@ class _Server(ThreadingHTTPServer):
 
 
 class Gateway:
-    def __init__(self, template: LocalTemplate, invoke: Invoke, port: int, iam_auth: bool = False) -> None:
+    def __init__(
+        self,
+        template: LocalTemplate,
+        invoke: Invoke,
+        port: int,
+        iam_auth: bool = False,
+        integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+    ) -> None:
         self.template = template
         self.routes = template.routes()
         self.stage = template.stage()
         self.responses = template.gateway_responses()
         self.invoke = invoke
         self.iam_auth = iam_auth
+        self.integration_timeout = integration_timeout
         self.server = _Server(("127.0.0.1", port), self._handler_class())
 
     @property
@@ -229,6 +248,26 @@ class Gateway:
             and access.authorize(invoker, [iam.Need("lambda:InvokeFunction", function)]) is None
         )
 
+    def integrate(self, function: str, payload: bytes) -> tuple[bytes, str | None] | None:
+        """The function's answer, or None when it has not come within the integration timeout.
+
+        API Gateway stops waiting then, not the function: the invocation runs on in its own
+        thread to its end (or to the function's own Timeout), and what it does still happens.
+        """
+        answer: Future[tuple[bytes, str | None]] = Future()
+
+        def run() -> None:
+            try:
+                answer.set_result(self.invoke(function, payload))
+            except BaseException as error:  # noqa: BLE001 - raised again in the request's thread
+                answer.set_exception(error)
+
+        threading.Thread(target=run, name=f"integration-{function}", daemon=True).start()
+        try:
+            return answer.result(timeout=self.integration_timeout)
+        except TimeoutError:
+            return None
+
     def handle(
         self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
     ) -> tuple[int, dict[str, str], bytes]:
@@ -250,7 +289,10 @@ class Gateway:
         if not self.may_invoke(route, caller, resource):
             return self.gateway_answer("API_CONFIGURATION_ERROR", "Internal server error")
         event = proxy_event(route, method, raw_path, headers, body, source_ip, self.stage, caller)
-        payload, error = self.invoke(route.function, json.dumps(event).encode())
+        answered = self.integrate(route.function, json.dumps(event).encode())
+        if answered is None:
+            return self.gateway_answer("INTEGRATION_TIMEOUT", "Endpoint request timed out")
+        payload, error = answered
         if error is not None:
             return self.gateway_answer("DEFAULT_5XX", "Internal server error")
         try:

@@ -26,7 +26,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local import emulator, iam
 from local.emulator import access
-from local.gateway import Gateway
+from local.gateway import INTEGRATION_TIMEOUT_SECONDS, Gateway
 from local.runtime import FunctionRuntime, FunctionSpec
 from local.template import ACCOUNT, API_ID, REGION, LocalTemplate, load
 
@@ -67,6 +67,8 @@ class LocalConfig:
     template: Path = ROOT / "template.yaml"
     parameters: dict[str, str] = field(default_factory=dict)
     iam_log: bool = False  # every authorization, as JSON lines in state_dir/iam-decisions.jsonl
+    # How long the API waits for a function before it answers 504 (API Gateway's 29 s; less in tests)
+    integration_timeout_seconds: float = INTEGRATION_TIMEOUT_SECONDS
 
     @property
     def log_dir(self) -> Path | None:
@@ -150,7 +152,13 @@ class LocalStack:
         emulator.options.invoke = self.invoke
         emulator.options.invoke_async = self.invoke_async
         self._write_api_credentials()  # with or without AUTH=iam: clients sign either way
-        self.gateway = Gateway(self.template, self.invoke, self.config.port, iam_auth=self.config.iam_auth)
+        self.gateway = Gateway(
+            self.template,
+            self.invoke,
+            self.config.port,
+            iam_auth=self.config.iam_auth,
+            integration_timeout=self.config.integration_timeout_seconds,
+        )
         threading.Thread(target=self.gateway.serve_forever, name="gateway", daemon=True).start()
 
     def wait_until_ready(self, timeout: float = 120) -> None:

@@ -23,7 +23,8 @@ from agentcore_ecr.domain.operations import fingerprint, operation_from_executio
 
 CONSISTENCY_DELAYS = (0.25, 0.5, 1.0)  # looking again for an execution Step Functions does not show yet
 # A lock whose operation has no execution is over once its admission can no longer be running
-# (the admitting functions time out after 30 s), or Step Functions is late to show the execution.
+# (the admitting functions time out after 25 s, the events' intake after 30 s), or Step Functions
+# is late to show the execution.
 LOCK_GRACE = timedelta(minutes=2)
 
 # What an operation is to do, decided once its lock is held: (operation id, fingerprint) -> input.

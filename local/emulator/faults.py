@@ -11,6 +11,10 @@ the images it could not delete, with a `failureCode` (`KmsError`, `ImageInaccess
 `failureReason` (ECR API Reference, BatchDeleteImage, ImageFailure). `fail_image_delete` arms such
 an answer for one image (by tag or digest) of one repository: until `clear()`, BatchDeleteImage
 keeps that image and lists it in `failures[]`, and deletes the others it is asked to.
+
+Others are slow answers: `delay` holds the next `count` calls of one operation for a while before
+the emulator answers them, as a slow AWS does; a function making that call is slow as a whole
+(what an API Gateway integration timeout is tested with).
 """
 
 from __future__ import annotations
@@ -60,8 +64,20 @@ class ImageFault:
         )
 
 
+@dataclass
+class Delay:
+    seconds: float
+    remaining: int  # how many more calls are held
+    calls: list[float] = field(default_factory=list)  # monotonic time each held call came
+
+    @property
+    def held(self) -> int:
+        return len(self.calls)
+
+
 _faults: dict[str, Fault] = {}
 _image_faults: list[ImageFault] = []
+_delays: dict[str, Delay] = {}
 _lock = threading.Lock()
 
 
@@ -91,10 +107,30 @@ def fail_image_delete(
     return fault
 
 
+def delay(operation: str, seconds: float, count: int = 1) -> Delay:
+    """Hold the next `count` calls of `operation` ("service:Operation") `seconds` before answering
+    them (an armed error, if any, comes after the wait)."""
+    held = Delay(seconds=seconds, remaining=count)
+    with _lock:
+        _delays[operation] = held
+    return held
+
+
 def clear() -> None:
     with _lock:
         _faults.clear()
         _image_faults.clear()
+        _delays.clear()
+
+
+def _wait(response: Any, operation: str) -> None:
+    with _lock:
+        held = _delays.get(f"{response.boto3_service_name}:{operation}")
+        if held is None or held.remaining <= 0:
+            return
+        held.remaining -= 1
+        held.calls.append(time.monotonic())
+    time.sleep(held.seconds)  # outside the lock: other calls go on meanwhile
 
 
 def _image_failure(repository: str, image_id: dict[str, str]) -> dict[str, Any] | None:
@@ -131,6 +167,8 @@ def apply() -> None:
     original = BaseResponse.call_action
 
     def call_action(self: Any) -> Any:
+        if _delays:
+            _wait(self, self._get_action())
         if _faults:
             injected = answer(self, self._get_action())
             if injected is not None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from local.emulator import faults
 
+from agentcore_ecr.aws.clients import ATTEMPTS
 from agentcore_ecr.aws.ecr import Ecr, ImageFailure
 from agentcore_ecr.workflow import Workflow
 from tests import api_events
@@ -38,27 +39,27 @@ def create(deployment: Deployment) -> dict[str, Any]:
 def test_a_few_throttled_or_failed_calls_are_retried_by_the_client(
     deployment: Deployment, operation: str, code: str | None, status: int
 ) -> None:
-    """botocore's standard retry mode (5 retries, backoff with jitter) absorbs a short episode."""
-    fault = faults.inject(operation, count=2, code=code, status=status)
+    """botocore's standard retry mode (ATTEMPTS in all, backoff with jitter) absorbs a short episode."""
+    fault = faults.inject(operation, count=ATTEMPTS - 1, code=code, status=status)
 
     operation_result = create(deployment)
 
     assert operation_result["status"] == "SUCCEEDED", operation_result
-    assert fault.answered == 2
-    assert len(fault.calls) >= 3, "the call was made again after each error"
-    assert all(gap > 0 for gap in fault.gaps()[:2])
+    assert fault.answered == ATTEMPTS - 1
+    assert len(fault.calls) >= ATTEMPTS, "the call was made again after each error"
+    assert all(gap > 0 for gap in fault.gaps()[: ATTEMPTS - 1])
 
 
 def test_a_long_throttling_episode_is_retried_by_the_workflow_with_backoff(deployment: Deployment) -> None:
     """Past botocore's attempts the step fails with Throttled, and the state machine's Retry waits
     (IntervalSeconds 2, BackoffRate 2, full jitter) and runs the step again."""
-    fault = faults.inject("cloudformation:CreateStack", count=6)  # botocore: a call and 5 retries
+    fault = faults.inject("cloudformation:CreateStack", count=ATTEMPTS)  # botocore: a call and its retries
 
     operation = create(deployment)
 
     assert operation["status"] == "SUCCEEDED", operation
-    assert fault.answered == 6
-    assert len(fault.calls) == 7
+    assert fault.answered == ATTEMPTS
+    assert len(fault.calls) == ATTEMPTS + 1
     # Within one step botocore's backoff (under a second); between the two steps the state machine's.
     assert sum(fault.gaps()) > 0
 
@@ -73,8 +74,8 @@ def test_a_server_error_that_persists_fails_the_operation_with_a_clear_code(depl
     assert operation["status"] == "FAILED"
     assert operation["error"]["code"] == "Internal"
     assert "injected" not in operation["error"]["message"]
-    # botocore's standard mode: the call and its 5 retries; the step itself is run 3 times (StepCrashed).
-    assert len(fault.calls) == 3 * 6
+    # botocore's standard mode: the call and its retries; the step itself is run 3 times (StepCrashed).
+    assert len(fault.calls) == 3 * ATTEMPTS
     assert [e["detail-type"] for e in deployment.result_events()] == ["Repository Operation Failed"]
 
 
@@ -103,12 +104,12 @@ def test_a_step_that_crashes_fails_the_operation_never_leaves_it_running(
 
 def test_a_read_meets_throttling_and_still_answers(deployment: Deployment) -> None:
     create(deployment)
-    fault = faults.inject("cloudformation:DescribeStacks", count=3)
+    fault = faults.inject("cloudformation:DescribeStacks", count=ATTEMPTS - 1)  # the last attempt answers
 
     got = deployment.call("GetRepositoryFunction", api_events.get_repository(NAME))
 
     assert got.status == 200
-    assert fault.answered == 3
+    assert fault.answered == ATTEMPTS - 1
 
 
 def test_a_read_throttled_past_the_clients_retries_is_503_in_the_contract_shape(

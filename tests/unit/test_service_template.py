@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from cfnlint.schema.manager import PROVIDER_SCHEMA_MANAGER
+from local.gateway import INTEGRATION_TIMEOUT_SECONDS
 from local.template import LocalTemplate
 
+from agentcore_ecr.aws.clients import client, worst_case_seconds
 from agentcore_ecr.openapi import document
 from tests.deployment import PSEUDO_PARAMETERS, ROOT, load_template, workflow_definition
 from tests.deployment import functions as functions_of
@@ -25,8 +27,13 @@ def template() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def translated() -> dict[str, Any]:
-    return LocalTemplate(load_template()).translated
+def local() -> LocalTemplate:
+    return LocalTemplate(load_template())
+
+
+@pytest.fixture(scope="module")
+def translated(local: LocalTemplate) -> dict[str, Any]:
+    return local.translated
 
 
 def test_api_gateway_invokes_the_functions_under_their_resource_policies(translated: dict[str, Any]) -> None:
@@ -383,6 +390,32 @@ def test_an_integration_timeout_answers_504_in_the_contracts_shape(template: dic
     assert response["StatusCode"] == "504"
     assert body["error"]["code"] == "Internal"
     assert body["error"]["message"].startswith("The request took too long;")
+
+
+def test_every_function_behind_the_api_ends_before_the_integration_timeout(
+    local: LocalTemplate, translated: dict[str, Any]
+) -> None:
+    """API Gateway waits 29 s for a REST API's integration, unless the integration sets its own
+    timeoutInMillis (API Gateway Developer Guide, "Quotas for configuring and running a REST API
+    in API Gateway"), then answers 504 while the function runs on and may still start the
+    operation. So each function behind the API has a Timeout under it, and one AWS call with all
+    its retries and waits fits within that Timeout, so the handler answers rather than Lambda
+    stopping it."""
+    body = translated["Resources"]["Api"]["Properties"]["Body"]
+    integrations = [
+        operation["x-amazon-apigateway-integration"]
+        for methods in body["paths"].values()
+        for operation in methods.values()
+    ]
+    behind = {route.function for route in local.routes()}
+    timeouts = {name: local.properties(name)["Timeout"] for name in behind}
+    services = ("cloudformation", "dynamodb", "ecr", "events", "stepfunctions")
+
+    assert all("timeoutInMillis" not in integration for integration in integrations), "the default applies"
+    assert len(behind) == 8
+    assert all(timeout < INTEGRATION_TIMEOUT_SECONDS for timeout in timeouts.values()), timeouts
+    for service in services:
+        assert worst_case_seconds(client(service).meta.config) < min(timeouts.values()), service
 
 
 def test_every_operation_is_signed_with_sigv4_and_documents_the_gateways_answers() -> None:
