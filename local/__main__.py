@@ -69,6 +69,13 @@ def main() -> int:
         "the workflow checks the stack itself",
     )
     parser.add_argument(
+        "--concurrency-quota",
+        type=int,
+        default=int(os.environ.get("CONCURRENCY_QUOTA", "1000")),
+        help="the account's Lambda concurrency quota (AWS's default 1000; a new account's can be 10): "
+        "a reservation that leaves less than Lambda's minimum unreserved is refused",
+    )
+    parser.add_argument(
         "--auth",
         choices=["none", "iam"],
         default=os.environ.get("AUTH") or "none",
@@ -102,6 +109,7 @@ def main() -> int:
             template=args.template,
             parameters=parameters,
             iam_log=args.iam_log,
+            concurrency_quota=args.concurrency_quota,
         )
     )
     stopped = threading.Event()

@@ -3,7 +3,9 @@
 It runs as `AUTH=iam make run` does: every request of the suite is signed with SigV4 with the
 profile the local stack writes (`<state dir>/aws-credentials`, profile `agentcore-local`), read
 through botocore's own credential chain; and every function, the state machine and
-CloudFormation work under the template's roles, checked by the emulator's IAM.
+CloudFormation work under the template's roles, checked by the emulator's IAM. Its account has a
+new account's Lambda concurrency quota, 10 (`CONCURRENCY_QUOTA=10`): the template's defaults must
+deploy there.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from botocore.awsrequest import AWSRequest
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 180
 PROFILE = "agentcore-local"
+NEW_ACCOUNT_CONCURRENCY_QUOTA = 10  # Lambda quotas: new accounts have reduced concurrency quotas
 
 
 @dataclass
@@ -112,7 +115,9 @@ class LocalStackProcess:
         raise AssertionError(f"operation {operation_id} still RUNNING after {timeout}s")
 
 
-def abort_while_waiting(local: LocalStackProcess, operation_id: str, *, stack_gone: str | None = None) -> None:
+def abort_while_waiting(
+    local: LocalStackProcess, operation_id: str, *, stack_gone: str | None = None
+) -> None:
     """StopExecution once the operation's execution waits on its stack (its AwaitStack task; moto
     cannot stop an execution that is still setting up); with `stack_gone` (a stack id), only once
     that stack's delete has completed, so that what the stop finds does not race the stack."""
@@ -161,6 +166,7 @@ def start_local_stack(
     parameters: dict[str, str] | None = None,
     iam_log: bool = False,
     auth: str = "iam",
+    concurrency_quota: int | None = None,
 ) -> LocalStackProcess:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     command = [
@@ -173,6 +179,8 @@ def start_local_stack(
         command += ["--parameter", f"{key}={value}"]
     if iam_log:
         command.append("--iam-log")
+    if concurrency_quota is not None:
+        command += ["--concurrency-quota", str(concurrency_quota)]
     process = subprocess.Popen(
         command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -203,7 +211,9 @@ def stop_local_stack(stack: LocalStackProcess) -> None:
 
 @pytest.fixture(scope="session")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
-    stack = start_local_stack(tmp_path_factory.mktemp("local-stack"))
+    stack = start_local_stack(
+        tmp_path_factory.mktemp("local-stack"), concurrency_quota=NEW_ACCOUNT_CONCURRENCY_QUOTA
+    )
     yield stack
     stop_local_stack(stack)
 
