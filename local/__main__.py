@@ -75,6 +75,11 @@ def main() -> int:
         default=float(os.environ.get("INTEGRATION_TIMEOUT_SECONDS", INTEGRATION_TIMEOUT_SECONDS)),
         help="how long the API waits for a function before it answers 504, as API Gateway does "
         "after 29 s (the function runs on)",
+        "--concurrency-quota",
+        type=int,
+        default=int(os.environ.get("CONCURRENCY_QUOTA", "1000")),
+        help="the account's Lambda concurrency quota (AWS's default 1000; a new account's can be 10): "
+        "a reservation that leaves less than Lambda's minimum unreserved is refused",
     )
     parser.add_argument(
         "--auth",
@@ -111,6 +116,7 @@ def main() -> int:
             template=args.template,
             parameters=parameters,
             iam_log=args.iam_log,
+            concurrency_quota=args.concurrency_quota,
         )
     )
     stopped = threading.Event()

@@ -67,6 +67,7 @@ class LocalStackProcess:
         template: Path | None = None,
         parameters: dict[str, str] | None = None,
         iam_log: bool = False,
+        concurrency_quota: int | None = None,
         auth: str = "iam",
         ready_timeout: float = READY_TIMEOUT_SECONDS,
     ) -> LocalStackProcess:
@@ -83,6 +84,8 @@ class LocalStackProcess:
             command += ["--parameter", f"{key}={value}"]
         if iam_log:
             command.append("--iam-log")
+        if concurrency_quota is not None:
+            command += ["--concurrency-quota", str(concurrency_quota)]
         process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )

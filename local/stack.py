@@ -69,6 +69,7 @@ class LocalConfig:
     iam_log: bool = False  # every authorization, as JSON lines in state_dir/iam-decisions.jsonl
     # How long the API waits for a function before it answers 504 (API Gateway's 29 s; less in tests)
     integration_timeout_seconds: float = INTEGRATION_TIMEOUT_SECONDS
+    concurrency_quota: int = 1000  # Lambda concurrent executions of the account (new accounts: less)
 
     @property
     def log_dir(self) -> Path | None:
@@ -81,6 +82,32 @@ class LocalConfig:
     @property
     def iam_log_file(self) -> Path | None:
         return self.state_dir / "iam-decisions.jsonl" if self.state_dir is not None and self.iam_log else None
+
+
+def provision_functions(template: LocalTemplate, lambda_client: Any) -> None:
+    """Each function of the translated template, as CloudFormation's AWS::Lambda::Function handler
+    makes it: CreateFunction, then PutFunctionConcurrency for its ReservedConcurrentExecutions
+    (which CreateFunction does not take). Lambda refuses a reservation the account's concurrency
+    quota cannot spare (emulator patch 31), and so does starting the local stack."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as code:
+        code.writestr("README.txt", "The local stack runs this function from functions/ in its own workers.")
+    for logical_id in template.functions():
+        function = template.properties(logical_id)
+        lambda_client.create_function(
+            FunctionName=logical_id,
+            Runtime=function.get("Runtime", "python3.13"),
+            Role=function["Role"],
+            Handler=function["Handler"],
+            Code={"ZipFile": archive.getvalue()},
+            Timeout=int(function.get("Timeout", 3)),
+            MemorySize=int(function.get("MemorySize", 128)),
+        )
+        if "ReservedConcurrentExecutions" in function:
+            lambda_client.put_function_concurrency(
+                FunctionName=logical_id,
+                ReservedConcurrentExecutions=int(function["ReservedConcurrentExecutions"]),
+            )
 
 
 class LocalStack:
@@ -126,6 +153,7 @@ class LocalStack:
         emulator.apply()
         emulator.options.settle_seconds = self.config.settle_seconds
         emulator.options.enforce_iam = True
+        emulator.options.lambda_concurrency_quota = self.config.concurrency_quota
         if self.config.iam_log_file is not None:
             emulator.options.record_decision = DecisionLog(self.config.iam_log_file)
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
@@ -305,22 +333,7 @@ class LocalStack:
         self._provision_tables()
         for logical_id in template.of_type("AWS::Events::EventBus"):
             events.create_event_bus(Name=template.properties(logical_id)["Name"])
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w") as code:
-            code.writestr(
-                "README.txt", "The local stack runs this function from functions/ in its own workers."
-            )
-        for logical_id in template.functions():
-            function = template.properties(logical_id)
-            lambda_client.create_function(
-                FunctionName=logical_id,
-                Runtime=function.get("Runtime", "python3.13"),
-                Role=function["Role"],
-                Handler=function["Handler"],
-                Code={"ZipFile": archive.getvalue()},
-                Timeout=int(function.get("Timeout", 3)),
-                MemorySize=int(function.get("MemorySize", 128)),
-            )
+        provision_functions(template, lambda_client)
         for logical_id in template.of_type("AWS::Lambda::Permission"):
             permission = template.properties(logical_id)
             lambda_client.add_permission(

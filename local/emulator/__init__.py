@@ -147,6 +147,15 @@ test process). The product code never knows: it talks to what looks like AWS.
    envelope only (`version`, `id`, `detail-type`, `source`, `account`, `time`, `region`,
    `resources`, `detail`), `time` in ISO 8601 UTC, e.g. `2026-11-27T06:46:01Z` (EventBridge User
    Guide, "Amazon EventBridge events").
+31. LAMBDA_CONCURRENCY_QUOTA - moto's PutFunctionConcurrency reserves any number (its own quota
+   only with MOTO_LAMBDA_CONCURRENCY_QUOTA in the environment). Lambda keeps at least 100 of the
+   account's concurrent executions unreserved (Lambda API Reference, PutFunctionConcurrency; Lambda
+   Developer Guide, "Configuring reserved concurrency"), all of them in an account whose quota is
+   under 100, and refuses a reservation that would leave fewer with InvalidParameterValueException,
+   HTTP 400, "Specified ReservedConcurrentExecutions for function decreases account's
+   UnreservedConcurrentExecution below its minimum value of [100]." The quota is
+   `options.lambda_concurrency_quota`, AWS's default 1,000 unless set (Lambda quotas: new accounts
+   have reduced ones).
 
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
 operation, and see the retries the service makes; and BatchDeleteImage's answer for an image it
@@ -159,7 +168,17 @@ moto in their own process set it where they test IAM.
 
 from __future__ import annotations
 
-from local.emulator import access, cloudformation, ecr, ecr_names, faults, functions, stepfunctions, trust
+from local.emulator import (
+    access,
+    cloudformation,
+    concurrency,
+    ecr,
+    ecr_names,
+    faults,
+    functions,
+    stepfunctions,
+    trust,
+)
 from local.emulator.options import EmulatorOptions, options
 
 PATCHES = (
@@ -193,6 +212,7 @@ PATCHES = (
     "PUT_EVENTS_ERRORS_ARE_TASK_FAILURES",
     "ECR_NAME_RULE",
     "DELIVERED_ENVELOPE",
+    "LAMBDA_CONCURRENCY_QUOTA",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -208,6 +228,7 @@ def apply() -> None:
     functions.apply()  # 8, 9, 20, 23, 30
     access.apply()  # 15, 17
     stepfunctions.apply()  # 16, 19, 24, 27, 28
+    concurrency.apply()  # 31 (before trust: CreateFunction checks the role first, as Lambda does)
     trust.apply()  # 25 (CloudFormation's part in cloudformation.apply)
     ecr_names.apply()  # 29
     faults.apply()

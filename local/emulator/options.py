@@ -18,6 +18,7 @@ class EmulatorOptions:
     enforce_iam: bool = False  # patches HANDLER_PERMISSIONS, IAM_ENFORCED, STATE_MACHINE_ROLE
     aws_managed_policies: frozenset[str] | None = None  # names of those to load (None: all of them)
     record_decision: Decision | None = None  # told every authorization the IAM patches make
+    lambda_concurrency_quota: int = 1000  # LAMBDA_CONCURRENCY_QUOTA: the account's concurrent executions
 
 
 options = EmulatorOptions()

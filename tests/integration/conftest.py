@@ -3,7 +3,9 @@
 It runs as `AUTH=iam make run` does (local/process.py starts it): every request of the suite is
 signed with SigV4 with the profile the local stack writes (`<state dir>/aws-credentials`, profile
 `agentcore-local`), read through botocore's own credential chain; and every function, the state
-machine and CloudFormation work under the template's roles, checked by the emulator's IAM.
+machine and CloudFormation work under the template's roles, checked by the emulator's IAM. Its account has a
+new account's Lambda concurrency quota, 10 (`CONCURRENCY_QUOTA=10`): the template's defaults must
+deploy there.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 from local.process import LocalStackProcess
 
 ROOT = Path(__file__).resolve().parents[2]
+NEW_ACCOUNT_CONCURRENCY_QUOTA = 10  # Lambda quotas: new accounts have reduced concurrency quotas
 
 
 def abort_while_waiting(
@@ -66,7 +69,9 @@ def leave_a_failed_create(stack: LocalStackProcess, prefix: str) -> str:
 
 @pytest.fixture(scope="session")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
-    with LocalStackProcess.start(tmp_path_factory.mktemp("local-stack")) as stack:
+    with LocalStackProcess.start(
+        tmp_path_factory.mktemp("local-stack"), concurrency_quota=NEW_ACCOUNT_CONCURRENCY_QUOTA
+    ) as stack:
         yield stack
 
 

@@ -22,10 +22,17 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 from local.process import LocalStackProcess, Response
 from local.template import LocalTemplate, load
 
-from tests.integration.conftest import ROOT, abort_while_waiting, leave_a_failed_create, settled_status
+from tests.integration.conftest import (
+    NEW_ACCOUNT_CONCURRENCY_QUOTA,
+    ROOT,
+    abort_while_waiting,
+    leave_a_failed_create,
+    settled_status,
+)
 from tests.integration.test_local_stack import results_queue, wait_for_event
 
 pytestmark = pytest.mark.integration
@@ -138,6 +145,29 @@ def test_a_body_over_api_gateways_10_mb_is_413_in_the_contract_shape(local: Loca
 
     assert response.status == 413
     assert response.body["error"]["code"] == "PayloadTooLarge"
+
+
+# Lambda's concurrency quota (patch 31) -----------------------------------------------------------
+
+
+def test_the_defaults_serve_under_a_new_accounts_concurrency_quota(local: LocalStackProcess) -> None:
+    # The suite's local stack has a new account's quota, 10: the default reserves nothing, so every
+    # function deployed, and a reservation of even 1 is refused there as Lambda refuses it.
+    lambda_client = local.client("lambda")
+    functions = [f["FunctionName"] for f in lambda_client.list_functions()["Functions"]]
+
+    assert len(functions) == 15
+    assert not any(
+        "ReservedConcurrentExecutions" in lambda_client.get_function_concurrency(FunctionName=function)
+        for function in functions
+    )
+    with pytest.raises(ClientError) as refused:
+        lambda_client.put_function_concurrency(FunctionName=functions[0], ReservedConcurrentExecutions=1)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert refused.value.response["Error"]["Message"].endswith(
+        f"below its minimum value of [{NEW_ACCOUNT_CONCURRENCY_QUOTA}]."
+    )
+    assert local.request("GET", "/repositories").status == 200
 
 
 # Template variants: each defect, put back, fails locally as on AWS -------------------------------
