@@ -147,6 +147,12 @@ test process). The product code never knows: it talks to what looks like AWS.
    envelope only (`version`, `id`, `detail-type`, `source`, `account`, `time`, `region`,
    `resources`, `detail`), `time` in ISO 8601 UTC, e.g. `2026-11-27T06:46:01Z` (EventBridge User
    Guide, "Amazon EventBridge events").
+32. STACK_QUOTA - moto's CreateStack makes any number of stacks. CloudFormation refuses one past
+   the account's stack quota in the Region (Service Quotas code L-0485CB21, "Stack count", 2,000 by
+   default; CloudFormation User Guide, "Understand CloudFormation quotas"), counting every stack of
+   the account in the Region that is not DELETE_COMPLETE, whoever made it: `LimitExceededException`,
+   HTTP 400, and no stack (CloudFormation API Reference, CreateStack, Errors: LimitExceeded). The
+   quota is `options.stack_quota` (the local stack's `--stack-quota`).
 
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
 operation, and see the retries the service makes; and BatchDeleteImage's answer for an image it
@@ -159,7 +165,17 @@ moto in their own process set it where they test IAM.
 
 from __future__ import annotations
 
-from local.emulator import access, cloudformation, ecr, ecr_names, faults, functions, stepfunctions, trust
+from local.emulator import (
+    access,
+    cloudformation,
+    ecr,
+    ecr_names,
+    faults,
+    functions,
+    stack_quota,
+    stepfunctions,
+    trust,
+)
 from local.emulator.options import EmulatorOptions, options
 
 PATCHES = (
@@ -193,6 +209,7 @@ PATCHES = (
     "PUT_EVENTS_ERRORS_ARE_TASK_FAILURES",
     "ECR_NAME_RULE",
     "DELIVERED_ENVELOPE",
+    "STACK_QUOTA",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -210,5 +227,6 @@ def apply() -> None:
     stepfunctions.apply()  # 16, 19, 24, 27, 28
     trust.apply()  # 25 (CloudFormation's part in cloudformation.apply)
     ecr_names.apply()  # 29
+    stack_quota.apply()  # 32 (after 2: a refused call makes no stack to roll back)
     faults.apply()
     _applied = True

@@ -112,7 +112,9 @@ class LocalStackProcess:
         raise AssertionError(f"operation {operation_id} still RUNNING after {timeout}s")
 
 
-def abort_while_waiting(local: LocalStackProcess, operation_id: str, *, stack_gone: str | None = None) -> None:
+def abort_while_waiting(
+    local: LocalStackProcess, operation_id: str, *, stack_gone: str | None = None
+) -> None:
     """StopExecution once the operation's execution waits on its stack (its AwaitStack task; moto
     cannot stop an execution that is still setting up); with `stack_gone` (a stack id), only once
     that stack's delete has completed, so that what the stop finds does not race the stack."""
@@ -161,6 +163,7 @@ def start_local_stack(
     parameters: dict[str, str] | None = None,
     iam_log: bool = False,
     auth: str = "iam",
+    stack_quota: int | None = None,
 ) -> LocalStackProcess:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     command = [
@@ -173,6 +176,8 @@ def start_local_stack(
         command += ["--parameter", f"{key}={value}"]
     if iam_log:
         command.append("--iam-log")
+    if stack_quota is not None:
+        command += ["--stack-quota", str(stack_quota)]
     process = subprocess.Popen(
         command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
