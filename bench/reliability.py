@@ -57,6 +57,15 @@ FAULTS: list[tuple[str, list[str]]] = [
         ["tests/unit/test_workflow.py::test_a_stack_that_never_settles_times_out"],
     ),
     (
+        "CloudFormation refuses the stack at the account's stack quota (LimitExceededException): "
+        "FAILED with StackLimitExceeded in the operation and its Failed event (API and provisioning "
+        "request alike), nothing left behind, and the same create succeeds once a stack is deleted",
+        [
+            "tests/unit/test_workflow.py::test_a_create_past_the_stack_quota_fails_with_stack_limit_exceeded_and_leaves_nothing",
+            "tests/unit/test_intake.py::test_a_request_past_the_stack_quota_ends_in_a_failed_event_with_its_code",
+        ],
+    ),
+    (
         "Throttling and server errors from CloudFormation, ECR, Step Functions and EventBridge: "
         "retried with backoff (the retries and their waits recorded), the operation SUCCEEDED; "
         "an error that persists ends FAILED (Internal); a read throttled past its retries is 503",

@@ -166,11 +166,18 @@ class Bench:
         return "timeout"
 
 
+BENCH_STACK_QUOTA = 10_000
+
+
 @contextmanager
 def running(label: str, settle: float, parameters: dict[str, str] | None = None) -> Iterator[Bench]:
     state = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
     say(f"{label}: starting a local stack (settle {settle:g} s, {parameters or 'the default parameters'})")
-    with LocalStackProcess.start(state, settle_seconds=settle, parameters=parameters) as stack:
+    # An account with 5,000 repositories (one stack each) has had CloudFormation's stack quota
+    # (Service Quotas L-0485CB21, 2,000 by default) raised: so has the bench's.
+    with LocalStackProcess.start(
+        state, settle_seconds=settle, parameters=parameters, stack_quota=BENCH_STACK_QUOTA
+    ) as stack:
         yield Bench(stack)
 
 

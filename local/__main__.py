@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from local.gateway import INTEGRATION_TIMEOUT_SECONDS
+from local.emulator.options import DEFAULT_STACK_QUOTA
 from local.stack import API_USER, ROOT, LocalConfig, LocalStack
 from local.template import REGION
 
@@ -63,6 +64,13 @@ def main() -> int:
         help="how long a stack reports *_IN_PROGRESS after each change (the Wait loop runs meanwhile)",
     )
     parser.add_argument(
+        "--stack-quota",
+        type=int,
+        default=int(os.environ.get("STACK_QUOTA", str(DEFAULT_STACK_QUOTA))),
+        help="CloudFormation's stack quota for the account and region: a CreateStack past it fails with "
+        "LimitExceededException, as on AWS (Service Quotas L-0485CB21; AWS's default)",
+    )
+    parser.add_argument(
         "--poll-seconds",
         type=int,
         default=int(os.environ.get("POLL_SECONDS", "1")),
@@ -109,6 +117,7 @@ def main() -> int:
             port=args.port,
             aws_port=args.aws_port,
             settle_seconds=args.settle_seconds,
+            stack_quota=args.stack_quota,
             poll_interval_seconds=args.poll_seconds,
             iam_auth=args.auth == "iam",
             integration_timeout_seconds=args.integration_timeout_seconds,

@@ -68,6 +68,7 @@ class LocalStackProcess:
         parameters: dict[str, str] | None = None,
         iam_log: bool = False,
         concurrency_quota: int | None = None,
+        stack_quota: int | None = None,
         auth: str = "iam",
         ready_timeout: float = READY_TIMEOUT_SECONDS,
     ) -> LocalStackProcess:
@@ -86,6 +87,8 @@ class LocalStackProcess:
             command.append("--iam-log")
         if concurrency_quota is not None:
             command += ["--concurrency-quota", str(concurrency_quota)]
+        if stack_quota is not None:
+            command += ["--stack-quota", str(stack_quota)]
         process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )

@@ -27,6 +27,8 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from local import emulator, iam
 from local.emulator import access
 from local.gateway import INTEGRATION_TIMEOUT_SECONDS, Gateway
+from local.emulator.options import DEFAULT_STACK_QUOTA
+from local.gateway import Gateway
 from local.runtime import FunctionRuntime, FunctionSpec
 from local.template import ACCOUNT, API_ID, REGION, LocalTemplate, load
 
@@ -61,6 +63,7 @@ class LocalConfig:
     aws_port: int = 5000
     poll_interval_seconds: int = 1
     settle_seconds: float = 0.0
+    stack_quota: int = DEFAULT_STACK_QUOTA  # CloudFormation's stacks per account and Region (patch 32)
     max_workers: int = 4
     state_dir: Path | None = ROOT / ".local"  # logs/ and aws-credentials
     iam_auth: bool = False  # AUTH=iam: the API checks SigV4 and execute-api:Invoke
@@ -152,6 +155,7 @@ class LocalStack:
             logging.getLogger(name).propagate = False
         emulator.apply()
         emulator.options.settle_seconds = self.config.settle_seconds
+        emulator.options.stack_quota = self.config.stack_quota
         emulator.options.enforce_iam = True
         emulator.options.lambda_concurrency_quota = self.config.concurrency_quota
         if self.config.iam_log_file is not None:

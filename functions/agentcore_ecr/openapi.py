@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from agentcore_ecr.api import ALL_ROUTERS, GREEDY_PATHS, build_resolver
+from agentcore_ecr.domain.errors import OPERATION_ERROR_CODES, StackLimitExceeded
 from agentcore_ecr.domain.models import (
     MAX_TAGS,
     REPOSITORY_NAME_PATTERN,
@@ -45,6 +46,20 @@ ERRORS = {
     "504": "Internal (from API Gateway): the function did not answer within API Gateway's 29 seconds; retry "
     "later, with the same Idempotency-Key for a change",
 }
+# The error of an Operation that did not succeed (GET /operations/{operationId} and the
+# `Repository Operation Failed` event carry the same).
+OPERATION_ERROR = (
+    "What ended the operation. A FAILED operation's: "
+    + ", ".join(sorted(OPERATION_ERROR_CODES))
+    + ", or Internal (anything else; the workflow's logs have the detail); an ABORTED one's: "
+    "Aborted; a TIMED_OUT one's: TimedOut. A provisioning request refused before it started "
+    "carries the code of the refusal, as POST /repositories would answer it. "
+    f"{StackLimitExceeded.code}: CloudFormation refused to create the repository's stack because "
+    "the account's stack quota in the Region is reached (Service Quotas code L-0485CB21, Stack "
+    "count, 2,000 by default; every stack of the account in the Region that is not DELETE_COMPLETE "
+    "counts); no stack or repository is left, and the same create succeeds, under a new "
+    "Idempotency-Key, once stacks are deleted or the quota is raised."
+)
 # What any operation may answer: API Gateway's own refusals and failures, and AWS's throttling.
 EVERY_ROUTE = ["403", "429", "500", "502", "503", "504"]
 SIGV4 = "sigv4"
@@ -143,6 +158,7 @@ def _tag_rules(tags: dict[str, Any]) -> None:
 def _refine(spec: dict[str, Any]) -> None:
     """What the models check beyond their field types, and examples."""
     schemas = spec["components"]["schemas"]
+    schemas["OperationError"]["properties"]["code"]["description"] = OPERATION_ERROR
     create = schemas["CreateRepositoryRequest"]
     _tag_rules(create["properties"]["tags"])
     # kmsKeyArn only with KMS (the model's validator)

@@ -156,6 +156,12 @@ test process). The product code never knows: it talks to what looks like AWS.
    UnreservedConcurrentExecution below its minimum value of [100]." The quota is
    `options.lambda_concurrency_quota`, AWS's default 1,000 unless set (Lambda quotas: new accounts
    have reduced ones).
+32. STACK_QUOTA - moto's CreateStack makes any number of stacks. CloudFormation refuses one past
+   the account's stack quota in the Region (Service Quotas code L-0485CB21, "Stack count", 2,000 by
+   default; CloudFormation User Guide, "Understand CloudFormation quotas"), counting every stack of
+   the account in the Region that is not DELETE_COMPLETE, whoever made it: `LimitExceededException`,
+   HTTP 400, and no stack (CloudFormation API Reference, CreateStack, Errors: LimitExceeded). The
+   quota is `options.stack_quota` (the local stack's `--stack-quota`).
 
 Not a patch: `faults` lets tests arm AWS's bad moments (throttling, server errors) for one API
 operation, and see the retries the service makes; and BatchDeleteImage's answer for an image it
@@ -176,6 +182,7 @@ from local.emulator import (
     ecr_names,
     faults,
     functions,
+    stack_quota,
     stepfunctions,
     trust,
 )
@@ -213,6 +220,7 @@ PATCHES = (
     "ECR_NAME_RULE",
     "DELIVERED_ENVELOPE",
     "LAMBDA_CONCURRENCY_QUOTA",
+    "STACK_QUOTA",
 )
 __all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
 _applied = False
@@ -231,5 +239,6 @@ def apply() -> None:
     concurrency.apply()  # 31 (before trust: CreateFunction checks the role first, as Lambda does)
     trust.apply()  # 25 (CloudFormation's part in cloudformation.apply)
     ecr_names.apply()  # 29
+    stack_quota.apply()  # 32 (after 2: a refused call makes no stack to roll back)
     faults.apply()
     _applied = True

@@ -1187,3 +1187,99 @@ def test_use_previous_value_keeps_a_default_the_stack_took(cfn: Any, ecr: Any) -
     assert status(cfn) == "UPDATE_COMPLETE"
     assert stack_parameters(cfn) == {**DEFAULTS, "UntaggedExpiryDays": "14"}
     assert lifecycle_policy(ecr) == expected_policy(14, None)
+
+
+# 32. STACK_QUOTA ----------------------------------------------------------------------------
+
+QUEUE_TEMPLATE = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}})
+
+
+def other_stack(cfn: Any, name: str) -> str:
+    """A stack another tool made: every stack of the account in the Region counts."""
+    stack_id: str = cfn.create_stack(StackName=name, TemplateBody=QUEUE_TEMPLATE)["StackId"]
+    return stack_id
+
+
+def assert_refused_at_the_quota(cfn: Any, ecr: Any) -> None:
+    with pytest.raises(ClientError) as refused:
+        create(cfn)
+    error = refused.value.response
+    assert error["Error"]["Code"] == "LimitExceededException"
+    assert error["Error"]["Message"] == "Limit for stack has been exceeded"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert STACK not in {stack["StackName"] for stack in cfn.describe_stacks()["Stacks"]}, "no stack made"
+    assert not repository_exists(ecr)
+
+
+def test_the_stack_quota_is_awss_default() -> None:
+    """AWS: 2,000 stacks per account and Region (Service Quotas L-0485CB21, Stack count)."""
+    assert emulator.EmulatorOptions().stack_quota == 2000
+
+
+def test_a_create_past_the_stack_quota_is_refused_and_makes_nothing(
+    cfn: Any, ecr: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS: CreateStack answers LimitExceededException (400) once the account has as many stacks
+    in the Region as its quota; a stack deleted (DELETE_COMPLETE) no longer counts."""
+    monkeypatch.setattr(emulator.options, "stack_quota", 2)
+    first, _ = other_stack(cfn, "tool-a"), other_stack(cfn, "tool-b")
+
+    assert_refused_at_the_quota(cfn, ecr)
+
+    cfn.delete_stack(StackName=first)
+    create(cfn)
+    assert status(cfn) == "CREATE_COMPLETE"
+    assert repository_exists(ecr)
+
+
+def test_every_stack_not_delete_complete_counts(cfn: Any, ecr: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS: a stack whose create rolled back counts, and one being deleted counts until it is
+    DELETE_COMPLETE."""
+    monkeypatch.setattr(emulator.options, "stack_quota", 2)
+    ecr.create_repository(repositoryName="team/taken")
+    create(cfn, stack="rolled-back", RepositoryName="team/taken")  # the name ECR already holds
+    assert status(cfn, "rolled-back") == "ROLLBACK_COMPLETE"
+    deleting = other_stack(cfn, "tool-a")
+    monkeypatch.setattr(emulator.options, "settle_seconds", 2)
+    cfn.delete_stack(StackName=deleting)
+    assert status(cfn, deleting) == "DELETE_IN_PROGRESS"
+
+    assert_refused_at_the_quota(cfn, ecr)
+
+    deadline = time.monotonic() + 10
+    while status(cfn, deleting) != "DELETE_COMPLETE":
+        assert time.monotonic() < deadline, "the delete never settled"
+        time.sleep(0.1)
+    monkeypatch.setattr(emulator.options, "settle_seconds", 0)
+    create(cfn)
+    assert status(cfn) == "CREATE_COMPLETE"
+
+
+def test_the_stack_quota_is_per_region(cfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS: the quota is per account and Region; another Region's stacks do not count."""
+    monkeypatch.setattr(emulator.options, "stack_quota", 1)
+    other_stack(cfn, "tool-a")
+
+    other_stack(boto3.client("cloudformation", region_name="eu-west-1"), "tool-a")
+
+    with pytest.raises(ClientError, match="LimitExceededException"):
+        other_stack(cfn, "tool-b")
+
+
+def test_a_create_retried_with_its_token_is_answered_at_the_quota(
+    cfn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS: a call retried with the token of the stack's latest operation is that call (patch 12),
+    not a new stack, so the quota does not refuse it; a taken name is still AlreadyExistsException."""
+    monkeypatch.setattr(emulator.options, "stack_quota", 1)
+    made = cfn.create_stack(
+        StackName=STACK, TemplateBody=template(), Parameters=parameters(), ClientRequestToken="t-1"
+    )
+
+    again = cfn.create_stack(
+        StackName=STACK, TemplateBody=template(), Parameters=parameters(), ClientRequestToken="t-1"
+    )
+
+    assert again["StackId"] == made["StackId"]
+    with pytest.raises(ClientError, match="AlreadyExistsException"):
+        create(cfn)

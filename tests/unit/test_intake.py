@@ -11,6 +11,7 @@ from local import emulator
 
 from agentcore_ecr.aws.ecr import Ecr
 from tests.deployment import Deployment, load_event
+from tests.unit.test_workflow import other_tools_stacks, without_client_backoff
 
 
 def provisioning(detail: dict[str, Any]) -> dict[str, Any]:
@@ -45,6 +46,30 @@ def test_the_idempotency_key_of_the_event_is_honoured(deployment: Deployment) ->
 
     assert again["operationId"] == first["operationId"]
     assert again["status"] == "SUCCEEDED"
+
+
+def test_a_request_past_the_stack_quota_ends_in_a_failed_event_with_its_code(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intake starts the same workflow: CloudFormation's refusal at the account's stack quota
+    ends it FAILED with StackLimitExceeded, in the operation and its event, and nothing stays."""
+    monkeypatch.setattr(emulator.options, "stack_quota", 1)
+    without_client_backoff(monkeypatch)
+    other_tools_stacks(deployment, 1)
+
+    operation = intake(deployment, load_event("provisioning_intake"))
+
+    assert operation["status"] == "RUNNING"
+    assert deployment.wait(operation["operationId"])["status"] == "FAILED"
+    events = deployment.result_events()
+    assert [e["detail-type"] for e in events] == ["Repository Operation Failed"]
+    detail = events[0]["detail"]
+    assert detail["operationId"] == operation["operationId"]
+    assert detail["repositoryName"] == "team/agent-c"
+    assert detail["error"]["code"] == "StackLimitExceeded"
+    assert "L-0485CB21" in detail["error"]["message"]
+    assert deployment.catalog_item("team/agent-c") is None
+    assert [s["StackName"] for s in deployment.cfn.describe_stacks()["Stacks"]] == ["other-tool-0"]
 
 
 def test_an_invalid_request_ends_in_a_failed_event(deployment: Deployment) -> None:

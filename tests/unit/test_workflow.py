@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
+from botocore.retries.standard import ExponentialBackoff
 from local import emulator
 
 from agentcore_ecr.aws.cloudformation import Stacks
@@ -33,6 +35,21 @@ def run(deployment: Deployment, function: str, event: dict[str, Any]) -> dict[st
 def stack_parameters(deployment: Deployment, stack_name: str) -> dict[str, str]:
     stack = deployment.cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
     return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+
+def other_tools_stacks(deployment: Deployment, count: int) -> list[str]:
+    """Stacks this service did not make: they count against the account's stack quota all the same."""
+    template = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}})
+    return [
+        deployment.cfn.create_stack(StackName=f"other-tool-{index}", TemplateBody=template)["StackId"]
+        for index in range(count)
+    ]
+
+
+def without_client_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's standard mode retries LimitExceededException as throttling (5 retries, about 15 s
+    of jittered backoff at 1 s scale): the retries are kept, their waits are not."""
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.0)
 
 
 def push_image(deployment: Deployment, name: str, tag: str) -> None:
@@ -264,3 +281,47 @@ def test_throttling_is_retried_with_backoff(deployment: Deployment, monkeypatch:
 
     assert operation["status"] == "SUCCEEDED"
     assert calls == ["create", "create"]
+
+
+def test_a_create_past_the_stack_quota_fails_with_stack_limit_exceeded_and_leaves_nothing(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an account whose stack quota (2 here, 2,000 on AWS by default) other tools' stacks fill...
+    monkeypatch.setattr(emulator.options, "stack_quota", 2)
+    without_client_backoff(monkeypatch)
+    others = other_tools_stacks(deployment, 2)
+
+    # ...a create fails with the quota's own code, in the operation and in its result event.
+    operation = run(deployment, "CreateRepositoryFunction", api_events.create_repository({"name": NAME}))
+
+    assert operation["status"] == "FAILED", operation
+    error = operation["error"]
+    assert error["code"] == "StackLimitExceeded"
+    assert "L-0485CB21" in error["message"] and "Stack count" in error["message"]
+    assert f"did not create stack {STACK}" in error["message"]
+    assert "Limit for stack has been exceeded" in error["message"], "CloudFormation's own words are kept"
+    events = deployment.result_events()
+    assert [e["detail-type"] for e in events] == ["Repository Operation Failed"]
+    assert events[0]["detail"]["error"] == error
+    history = deployment.sfn.get_execution_history(
+        executionArn=deployment.execution_arn(operation["operationId"])
+    )["events"]
+    starts = [e for e in history if e.get("stateEnteredEventDetails", {}).get("name") == "StartStackChange"]
+    assert len(starts) == 1, "a contract error: not retried as a crashed step"
+    # Nothing is left behind: no stack, no repository, no catalog item (so no lock).
+    with pytest.raises(ClientError, match="does not exist"):
+        deployment.cfn.describe_stacks(StackName=STACK)
+    with pytest.raises(deployment.ecr.exceptions.RepositoryNotFoundException):
+        deployment.ecr.describe_repositories(repositoryNames=[NAME])
+    assert deployment.catalog_item(NAME) is None
+    assert deployment.call("GetRepositoryFunction", api_events.get_repository(NAME)).status == 404
+    assert deployment.call("ListRepositoriesFunction", api_events.list_repositories()).body["items"] == []
+
+    # Once a stack is deleted, the same create succeeds.
+    deployment.cfn.delete_stack(StackName=others[0])
+    retried = run(deployment, "CreateRepositoryFunction", api_events.create_repository({"name": NAME}))
+
+    assert retried["status"] == "SUCCEEDED", retried
+    assert retried["action"] == "CREATE"
+    assert retried["repository"]["stackStatus"] == "CREATE_COMPLETE"
+    assert [e["detail-type"] for e in deployment.result_events()] == ["Repository Operation Succeeded"]

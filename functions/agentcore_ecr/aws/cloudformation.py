@@ -10,15 +10,33 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from agentcore_ecr.aws.clients import client, error_code, raise_if_throttled
-from agentcore_ecr.domain import stack_status
+from agentcore_ecr.domain import errors, stack_status
 
 NO_UPDATES = "No updates are to be performed"
 # A retried call whose ClientRequestToken CloudFormation has already seen, or a create of a stack that exists.
 ALREADY_MADE = frozenset({"TokenAlreadyExistsException", "AlreadyExistsException"})
+# CreateStack's answer (HTTP 400) when the account's stack quota in the Region is reached
+# (CloudFormation API Reference, CreateStack, Errors: LimitExceeded).
+LIMIT_EXCEEDED = "LimitExceededException"
 
 
 class ChangeAlreadyMadeError(Exception):
     """CloudFormation has already accepted a call with this token, or the stack already exists."""
+
+
+def stack_limit_exceeded(name: str, error: ClientError) -> errors.StackLimitExceeded:
+    """The operation's error for a CreateStack refused at the stack quota, which the account shares
+    with every other stack it has in the Region (CloudFormation User Guide, "Understand
+    CloudFormation quotas": Stacks; Service Quotas code L-0485CB21, "Stack count")."""
+    said = str(error.response.get("Error", {}).get("Message") or "")
+    return errors.StackLimitExceeded(
+        f"CloudFormation did not create stack {name} ({LIMIT_EXCEEDED}: {said or 'no message'}): "
+        "the account's stack quota in this Region is reached (Service Quotas: L-0485CB21, Stack "
+        "count; 2,000 by default). Every stack of the account in the Region that is "
+        "not DELETE_COMPLETE counts, this service's and any other's. No stack and no repository were "
+        "made: delete stacks that are no longer needed or request an increase, then create the "
+        "repository again under a new idempotency key (the same key answers this operation)."
+    )
 
 
 @dataclass(frozen=True)
@@ -116,7 +134,14 @@ class Stacks:
             "OnFailure": "ROLLBACK",
             "ClientRequestToken": token,
         }
-        return str(self._call("create_stack", kwargs, role_arn)["StackId"])
+        try:
+            return str(self._call("create_stack", kwargs, role_arn)["StackId"])
+        except ClientError as error:
+            # botocore's standard retry mode counts LimitExceededException as throttling: it has
+            # tried the call up to its max_attempts already. The quota will not free itself.
+            if error_code(error) == LIMIT_EXCEEDED:
+                raise stack_limit_exceeded(name, error) from error
+            raise
 
     def update(
         self,

@@ -108,6 +108,16 @@ class StackTimeout(ServiceError):
     status = 500
 
 
+class StackLimitExceeded(ServiceError):
+    """CloudFormation refused to create the repository's stack: the account's stack quota in the
+    Region is reached (CreateStack answers LimitExceededException). Only a workflow step raises it,
+    so its status is never an HTTP answer; the quota is the account's, not the request's, and the
+    same create succeeds once stacks are deleted or the quota is raised."""
+
+    code = "StackLimitExceeded"
+    status = 409
+
+
 # What a failed operation may report to its caller; anything else is reported as Internal.
 OPERATION_ERRORS: tuple[type[ServiceError], ...] = (
     ValidationError,
@@ -121,5 +131,6 @@ OPERATION_ERRORS: tuple[type[ServiceError], ...] = (
     RepositoryDrifted,
     StackFailed,
     StackTimeout,
+    StackLimitExceeded,
 )
 OPERATION_ERROR_CODES = frozenset(error.code for error in OPERATION_ERRORS)
