@@ -36,7 +36,7 @@ def lifecycle_policy(untagged_expiry_days: int, max_image_count: int | None) -> 
     return {"rules": [untagged, count]}
 
 
-# The contract's "Stack names" rule, worked out for the name most tests use: "team/agent-a" has a
+# The "Stack names" rule of docs/api.md, worked out for the name most tests use: "team/agent-a" has a
 # "/", so its slug is "team-agent-a" followed by the first 8 hex digits of sha256("team/agent-a"),
 # which are a45ff932 (`printf team/agent-a | sha256sum`), and a closing "-" (no simple name's does).
 TEAM_AGENT_A_DEV_STACK = "agentcore-team-agent-a-a45ff932--dev-ecr"

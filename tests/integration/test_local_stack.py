@@ -479,7 +479,7 @@ def test_an_asynchronous_event_that_keeps_failing_ends_in_the_dead_letter_queue(
 
 
 def test_an_agentcore_cli_stack_is_adopted_with_its_images(local: LocalStackProcess) -> None:
-    """Contract 1.1, "Adoption": a stack made from agentcore-cli's template, images pushed, then a
+    """docs/api.md, "Adoption": a stack made from agentcore-cli's template, images pushed, then a
     POST of its name and environment moves it to this service's template and keeps them."""
     name = f"legacy-{uuid.uuid4().hex[:6]}"
     cfn, ecr = local.client("cloudformation"), local.client("ecr")

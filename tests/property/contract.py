@@ -1,5 +1,5 @@
-"""The rules the properties hold the product to, written out from the API contract
-(its CreateRepository, LifecyclePolicy and Stack names rules) and from AWS's
+"""The rules the properties hold the product to, written out from the API reference, docs/api.md
+(its CreateRepositoryRequest, LifecyclePolicy and Stack names sections) and from AWS's
 documentation, never taken from the code under test.
 """
 
@@ -120,8 +120,9 @@ def full_slug(name: str) -> str:
 
 def contrived_twin(name: str) -> str:
     """`{slug}-{digest}` of a name: a simple name made to spell the start of the name's stack body,
-    the one way two names met on a stack under the contract's first rule (`a-b-2e7336dc` and `a.b`).
-    Under the rule now ("Stack names": a hashed body ends with `-`) it must get a stack of its own."""
+    the one way two names met on a stack under the earlier rule, `{prefix}-{slug}-{digest}-{env}-ecr`
+    (`a-b-2e7336dc` and `a.b`). Under the rule now (docs/api.md, "Stack names": a hashed body ends
+    with `-`) it must get a stack of its own."""
     return f"{full_slug(name)}-{digest8(name)}"
 
 

@@ -1,6 +1,6 @@
 """CreateRepository and LifecyclePolicy bodies: the request models refuse every invalid value, naming
 its field in the error's `loc`, and accept every valid one; through the API, the field is named in
-the error's `details` (contract, Conventions: "one entry per invalid field with its location").
+the error's `details` (docs/api.md, Conventions: "one entry per invalid field with its location").
 
 tests/unit/test_validation.py holds the worked examples end to end (nothing started, edges applied);
 here the values are generated, and the rules are compared with the contract's own (contract.py).

@@ -1,10 +1,11 @@
-"""Stack names ("Stack names" of the contract) for every valid name, environment and prefix.
+"""Stack names (docs/api.md, "Stack names") for every valid name, environment and prefix.
 
 tests/unit/test_naming.py holds the worked examples and the properties for the default prefix; here
 the prefix varies too, and pairs of (name, environment) are made to nearly meet: names that differ
 only in their separators, or only past the part of them that fits in a stack name, and each hashed
 name's contrived twin, the simple name `{slug}-{digest}` that spells the start of its stack name
-(the pair `a.b` / `a-b-2e7336dc` shared a stack under the contract's first rule). No pair meets.
+(the pair `a.b` / `a-b-2e7336dc` shared a stack under the earlier rule,
+`{prefix}-{slug}-{digest}-{environment}-ecr`). No pair meets.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Adoption of agentcore-cli's stacks (contract 1.1): a POST moves the stack to this service's
+"""Adoption of agentcore-cli's stacks (docs/api.md, "Adoption"): a POST moves the stack to this service's
 template, and the repository keeps its images and its encryption."""
 
 from __future__ import annotations

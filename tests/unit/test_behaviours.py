@@ -87,7 +87,7 @@ def images(deployment: Deployment, name: str) -> list[dict[str, Any]]:
 def test_a_delete_that_meets_an_image_pushed_meanwhile_keeps_both(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The race of defect 4: the delete was admitted empty, an image arrived before the stack went."""
+    """A delete admitted while the repository was empty meets an image pushed before its stack went."""
     created(deployment, NAME)
     emulator.options.settle_seconds = 0
     push_image(deployment, NAME, "v1")  # pushed after the check a DELETE would make

@@ -1,4 +1,4 @@
-"""The contract's stack-name rule ("Stack names"): agentcore-cli's name for simple names, a hash otherwise.
+"""The stack-name rule (docs/api.md, "Stack names"): agentcore-cli's name for simple names, a hash otherwise.
 
 A hashed stack name is `{prefix}-{slug}-{digest}--{environment}-ecr`: its body (between `{prefix}-`
 and `-{environment}-ecr`) ends with `-`, which no simple name does, so no simple name shares it.
@@ -226,7 +226,8 @@ def test_simple_names_agentcore_cli_took_keep_its_stack(name: str) -> None:
 def test_names_in_different_environments_never_share_a_stack(
     first: str, second: str, first_env: str, second_env: str
 ) -> None:
-    # Environments have no "-" (contract 1.1): the part before "-ecr" is always the environment.
+    # Environments have no "-" (docs/api.md, CreateRepositoryRequest): the part before "-ecr" is
+    # always the environment.
     assume(first_env != second_env)
 
     assert stack_name_for(PREFIX, first, first_env) != stack_name_for(PREFIX, second, second_env)

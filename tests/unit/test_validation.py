@@ -223,7 +223,7 @@ INVALID_CREATE = [
     # tags
     pytest.param(body_of(tags={f"key{i}": "v" for i in range(41)}), "tags", id="tags-41"),
     pytest.param(body_of(tags={"": "v"}), "tags", id="tag-key-empty"),
-    # CloudFormation's AWS::ECR::Repository: keys of 1-127 characters, values of 1-255 (contract 1.1)
+    # CloudFormation's AWS::ECR::Repository: keys of 1-127 characters, values of 1-255 (docs/api.md)
     pytest.param(body_of(tags={"k" * 128: "v"}), "tags", id="tag-key-128-chars"),
     pytest.param(body_of(tags={"team": "v" * 256}), "tags", id="tag-value-256-chars"),
     pytest.param(body_of(tags={"team": ""}), "tags", id="tag-value-empty"),

@@ -1,4 +1,4 @@
-"""The API's resources as typed models (contract 1.1).
+"""The API's resources as typed models (docs/api.md, version 1.1).
 
 Fields the client does not know yet (a newer service) are kept, not refused, and come back out in
 `to_api()`: the command's `--output json` is the API's own JSON.

@@ -1,4 +1,4 @@
-"""The stack-name rule of the contract ("Stack names"), made collision-free by construction.
+"""The stack-name rule (docs/api.md, "Stack names"), made collision-free by construction.
 
 A repository's stack is `{prefix}-{body}-{environment}-ecr`:
 

@@ -40,7 +40,7 @@ ALL_PARAMETERS = (
     P_DECLARE_ENCRYPTION,
 )
 
-# agentcore-cli's stacks (contract 1.1, "Adoption"): `agentcore-{name}-{env}-ecr`, its own template's
+# agentcore-cli's stacks (docs/api.md, "Adoption"): `agentcore-{name}-{env}-ecr`, its own template's
 # parameters, and its tag on the repository.
 AGENTCORE_CLI_PARAMETERS = frozenset(
     {"RepositoryName", "Environment", "ImageScanningEnabled", "LifecyclePolicyDays"}

@@ -1,7 +1,7 @@
 """Step Functions `Execution Status Change` (ABORTED, TIMED_OUT, FAILED): the result event the
 execution did not emit.
 
-Every operation ends in exactly one result event (contract 1.1). The workflow emits it itself and
+Every operation ends in exactly one result event (docs/api.md, "Events"). The workflow emits it itself and
 then ends SUCCEEDED, or FAILED with the operation's error code (its `Failed` and `FailedInternally`
 states). Any other end emitted nothing, and Step Functions' status event, on the account's default
 bus, brings it here:
