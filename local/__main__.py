@@ -10,8 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from local.gateway import INTEGRATION_TIMEOUT_SECONDS
 from local.emulator.options import DEFAULT_STACK_QUOTA
+from local.gateway import INTEGRATION_TIMEOUT_SECONDS
 from local.stack import API_USER, ROOT, LocalConfig, LocalStack
 from local.template import REGION
 
@@ -83,6 +83,8 @@ def main() -> int:
         default=float(os.environ.get("INTEGRATION_TIMEOUT_SECONDS", INTEGRATION_TIMEOUT_SECONDS)),
         help="how long the API waits for a function before it answers 504, as API Gateway does "
         "after 29 s (the function runs on)",
+    )
+    parser.add_argument(
         "--concurrency-quota",
         type=int,
         default=int(os.environ.get("CONCURRENCY_QUOTA", "1000")),

@@ -26,9 +26,8 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local import emulator, iam
 from local.emulator import access
-from local.gateway import INTEGRATION_TIMEOUT_SECONDS, Gateway
 from local.emulator.options import DEFAULT_STACK_QUOTA
-from local.gateway import Gateway
+from local.gateway import INTEGRATION_TIMEOUT_SECONDS, Gateway
 from local.runtime import FunctionRuntime, FunctionSpec
 from local.template import ACCOUNT, API_ID, REGION, LocalTemplate, load
 
