@@ -19,7 +19,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 # A virtualenv is made again when the Python to use changes (its stamp names the version).
 MADE_WITH := .made-with-python-$(PYTHON_VERSION)
 
-.PHONY: help install run invoke test unit lint format typecheck validate scan build openapi bench reliability fuzz fuzz-ci deploy clean
+.PHONY: help install run invoke test unit integration lint format typecheck validate scan build openapi bench reliability fuzz fuzz-ci deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -52,10 +52,13 @@ $(FUZZ_VENV)/.installed: requirements-fuzz.txt $(FUZZ_VENV)/$(MADE_WITH)
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## Create the virtualenvs (project and client, SAM CLI, checkov)
 
-test: lint typecheck validate scan build unit fuzz-ci ## Everything CI runs: lint, types, templates, checkov, sam build, tests, a seeded fuzz pass
+test: lint typecheck validate scan build unit integration fuzz-ci ## Everything CI runs: lint, types, templates, checkov, sam build, tests, a seeded fuzz pass
 
-unit: $(VENV)/.installed ## The test suites (in a random order; -p randomly -p "randomly_seed=N" repeats one)
-	$(PY) -m pytest -n 2 tests
+unit: $(VENV)/.installed ## The fast lane: tests/unit and tests/property, moto in the test process (random order; PYTEST_ADDOPTS=--randomly-seed=N repeats one)
+	$(PY) -m pytest -n 2 tests/unit tests/property
+
+integration: $(VENV)/.installed ## The local stack's lane: tests/integration, each suite against a local stack in its own process
+	$(PY) -m pytest -n 2 tests/integration
 
 lint: $(VENV)/.installed ## ruff lint and format check
 	$(VENV)/bin/ruff check .
