@@ -1,7 +1,7 @@
 """Patches 8, LAMBDA_RUNS_HANDLERS, and 9, EVENTBRIDGE_TO_LAMBDA: Lambda without Docker; 20,
 EVENT_HAS_ACCOUNT: the events EventBridge delivers carry their account; 23, DISABLED_RULES_SILENT:
 a disabled rule delivers nothing; 25's resource-based part: EventBridge writes to a target's
-dead-letter queue only if the queue's policy lets the rule do so; and 33, DELIVERED_ENVELOPE: a
+dead-letter queue only if the queue's policy lets the rule do so; and 30, DELIVERED_ENVELOPE: a
 Lambda target, and the dead-letter queue of one, get the envelope EventBridge delivers."""
 
 from __future__ import annotations
