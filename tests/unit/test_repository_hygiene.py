@@ -18,8 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 THIS_FILE = Path(__file__).resolve().relative_to(ROOT).as_posix()
-# Paths of the workspace this repository was made in, which a clone does not have.
-OUTSIDE = ("../shared", "shared/design")
+# A relative path that climbs ("../"), read from the file it is written in: one that leaves the
+# repository names something a clone does not have.
+CLIMBING_PATH = re.compile(r"(?<![\w./])(?:\.\./)+[\w.-]+")
 TRACKER_NUMBER = re.compile(r"\b(?:issues?|defects?)\s*(?:#|no\.?)?\s*\d+", re.IGNORECASE)
 # Public trackers a file may cite an issue of, by name: "cloudformation-coverage-roadmap issue 2502"
 # (AWS's public CloudFormation roadmap, github.com/aws-cloudformation/cloudformation-coverage-roadmap).
@@ -60,14 +61,25 @@ def line_of(text: str, position: int) -> int:
     return text.count("\n", 0, position) + 1
 
 
+def leaves_the_repository(path: str, relative: str) -> bool:
+    climbs = relative.count("../")
+    return climbs > len(Path(path).parent.parts)
+
+
 def test_no_file_points_outside_the_repository() -> None:
     found = [
-        f"{path}:{line_of(text, text.index(outside))}: {outside}"
+        f"{path}:{line_of(text, match.start())}: {match[0]}"
         for path, text in texts().items()
-        for outside in OUTSIDE
-        if outside in text
+        for match in CLIMBING_PATH.finditer(text)
+        if leaves_the_repository(path, match[0])
     ]
     assert not found, "paths a clone does not have:\n" + "\n".join(found)
+
+
+def test_a_path_that_climbs_out_is_found_and_one_that_stays_in_is_not() -> None:
+    assert leaves_the_repository("README.md", "../notes")
+    assert leaves_the_repository("docs/api.md", "../../notes")
+    assert not leaves_the_repository("docs/api.md", "../README.md")
 
 
 def test_no_file_cites_an_issue_or_defect_number() -> None:
