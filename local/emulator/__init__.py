@@ -174,6 +174,8 @@ moto in their own process set it where they test IAM.
 
 from __future__ import annotations
 
+from importlib import metadata
+
 from local.emulator import (
     access,
     cloudformation,
@@ -222,8 +224,27 @@ PATCHES = (
     "LAMBDA_CONCURRENCY_QUOTA",
     "STACK_QUOTA",
 )
-__all__ = ["PATCHES", "EmulatorOptions", "apply", "options"]
+__all__ = ["MOTO_VERSION", "PATCHES", "EmulatorOptions", "MotoVersionError", "apply", "options"]
 _applied = False
+
+# The moto release the patches were written against and their canaries last run on
+# (requirements-dev.txt pins the same; docs/upgrading-moto.md says how to move it).
+MOTO_VERSION = "5.2.5"
+
+
+class MotoVersionError(RuntimeError):
+    """The installed moto is not the release the patches were written for."""
+
+
+def check_moto_version(installed: str | None = None) -> None:
+    """Refuse to patch a moto other than MOTO_VERSION: its private attributes may have moved."""
+    found = installed if installed is not None else metadata.version("moto")
+    if found != MOTO_VERSION:
+        raise MotoVersionError(
+            f"the local stack's patches were written for moto {MOTO_VERSION}, "
+            f"but moto {found} is installed. Install moto=={MOTO_VERSION} (make install), "
+            "or follow docs/upgrading-moto.md to move the patches to the new release."
+        )
 
 
 def apply() -> None:
@@ -231,6 +252,7 @@ def apply() -> None:
     global _applied  # noqa: PLW0603 - one set of patches per process
     if _applied:
         return
+    check_moto_version()
     ecr.apply()  # 1
     cloudformation.apply()  # 2-7, 10-14, 18, 21, 22 (with stack_events), 25, 26
     functions.apply()  # 8, 9, 20, 23, 30
